@@ -1,0 +1,37 @@
+"""autodiff: a numpy Tensor that records its computation graph, and reverse-mode gradients.
+
+    from autodiff import Tensor
+    x = Tensor([[1.0, 2.0]], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()          # x.grad == 2 * x.data
+"""
+
+from .anomaly import AnomalyError
+from .engine import backpropagate, grad, sum_to_shape, topological_order
+from .function import Op
+from .gradcheck import GradcheckError, gradcheck, numerical_gradient
+from .mode import detect_anomaly, enable_grad, no_grad
+from .tensor import ShapeError, Tensor, apply, concatenate, maximum, minimum, stack, where
+
+__all__ = [
+    "AnomalyError",
+    "GradcheckError",
+    "Op",
+    "ShapeError",
+    "Tensor",
+    "apply",
+    "backpropagate",
+    "concatenate",
+    "detect_anomaly",
+    "enable_grad",
+    "grad",
+    "gradcheck",
+    "maximum",
+    "minimum",
+    "no_grad",
+    "numerical_gradient",
+    "stack",
+    "sum_to_shape",
+    "topological_order",
+    "where",
+]

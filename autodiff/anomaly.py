@@ -1,0 +1,42 @@
+"""Anomaly detection: where an op was created, and the error raised when it makes NaN or Inf.
+
+Only used while `detect_anomaly()` is active; the engine calls these two functions.
+"""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from .function import Op
+
+# Frames inside the library are skipped when naming the user's line.
+_LIBRARY_DIRS = (str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent / "nn"))
+
+
+class AnomalyError(FloatingPointError):
+    """A NaN or Inf appeared in forward or backward under detect_anomaly()."""
+
+
+def record_origin(op: Op) -> None:
+    """Remember the user's line that created op."""
+    stack = traceback.extract_stack()[:-2]
+    user_frames = [f for f in stack if not f.filename.startswith(_LIBRARY_DIRS)]
+    op.created_at = (user_frames or stack)[-1]
+
+
+def check_finite(op: Op, arrays, phase: str) -> None:
+    """Raise AnomalyError if any of arrays (op's output or input gradients) is not finite."""
+    for position, array in enumerate(arrays):
+        if array is None:
+            continue
+        values = getattr(array, "data", array)
+        if np.all(np.isfinite(values)):
+            continue
+        what = "output" if phase == "forward" else f"gradient for input {position}"
+        bad = "NaN" if np.isnan(values).any() else "Inf"
+        origin = op.created_at
+        where = f'File "{origin.filename}", line {origin.lineno}: {origin.line}' if origin else "?"
+        raise AnomalyError(f"{op.name} produced {bad} in its {what} during {phase}; op created at {where}")

@@ -1,0 +1,57 @@
+"""Global recording switches: whether ops are recorded (`no_grad`) and checked (`detect_anomaly`)."""
+
+from __future__ import annotations
+
+import functools
+
+
+class _Switches:
+    grad_enabled = True
+    anomaly = False
+
+
+switches = _Switches()
+
+
+class _Switch:
+    """A context manager (and decorator) that sets one switch and restores it on exit."""
+
+    attribute = ""
+    value = False
+
+    def __enter__(self):
+        self._previous = getattr(switches, self.attribute)
+        setattr(switches, self.attribute, self.value)
+        return self
+
+    def __exit__(self, *exc_info):
+        setattr(switches, self.attribute, self._previous)
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_Switch):
+    """Inside this context no op is recorded: results have requires_grad=False and no graph."""
+
+    attribute, value = "grad_enabled", False
+
+
+class enable_grad(_Switch):
+    """Turn recording back on inside a `no_grad` block."""
+
+    attribute, value = "grad_enabled", True
+
+
+class detect_anomaly(_Switch):
+    """Raise at the first NaN or Inf made in forward or backward, naming the op and its origin.
+
+    It records where each op was created, so it slows the engine down: use it to debug.
+    """
+
+    attribute, value = "anomaly", True
