@@ -1,9 +1,9 @@
 """autodiff: a numpy Tensor that records its computation graph, and reverse-mode gradients.
 
-    from autodiff import Tensor
-    x = Tensor([[1.0, 2.0]], requires_grad=True)
-    y = (x * x).sum()
-    y.backward()          # x.grad == 2 * x.data
+from autodiff import Tensor
+x = Tensor([[1.0, 2.0]], requires_grad=True)
+y = (x * x).sum()
+y.backward()          # x.grad == 2 * x.data
 """
 
 from .anomaly import AnomalyError

@@ -13,7 +13,8 @@ import numpy as np
 from .function import Op
 
 # Frames inside the library are skipped when naming the user's line.
-_LIBRARY_DIRS = (str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent / "nn"))
+_PACKAGE = Path(__file__).resolve().parent
+_LIBRARY_DIRS = (str(_PACKAGE), str(_PACKAGE.parent / "nn"))
 
 
 class AnomalyError(FloatingPointError):
@@ -39,4 +40,6 @@ def check_finite(op: Op, arrays, phase: str) -> None:
         bad = "NaN" if np.isnan(values).any() else "Inf"
         origin = op.created_at
         where = f'File "{origin.filename}", line {origin.lineno}: {origin.line}' if origin else "?"
-        raise AnomalyError(f"{op.name} produced {bad} in its {what} during {phase}; op created at {where}")
+        raise AnomalyError(
+            f"{op.name} produced {bad} in its {what} during {phase}; op created at {where}"
+        )

@@ -1,4 +1,4 @@
-"""Global recording switches: whether ops are recorded (`no_grad`) and checked (`detect_anomaly`)."""
+"""Global switches: whether ops are recorded (`no_grad`) and checked (`detect_anomaly`)."""
 
 from __future__ import annotations
 
