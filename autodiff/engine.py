@@ -100,15 +100,24 @@ def backward(root: Tensor, grad=None) -> None:
             "requires_grad=True (and do not compute under no_grad())"
         )
     grads = backpropagate([root], [_seed(root, grad, "backward()")], create_graph=False)
-    # Rules may pass one array on to several tensors (x + y gives g to both). Intermediate
-    # tensors may share it; each leaf gets an array of its own, safe to modify in place.
-    shared = {id(g) for tensor, g in grads.items() if tensor.op is not None}
+    # Rules may pass one array on to several tensors (x + y gives g to both, a reshape gives
+    # a view). Intermediate tensors may share memory; each leaf gets an array of its own,
+    # safe to modify in place.
+    shared = set()
+    for tensor, g in grads.items():
+        if tensor.op is not None:
+            shared.update(_memory_ids(g))
     for tensor, g in grads.items():
         if tensor.op is None:
-            if id(g) in shared or g.base is not None or not g.flags.writeable:
+            if not shared.isdisjoint(_memory_ids(g)) or not g.flags.writeable:
                 g = g.copy()
-            shared.add(id(g))
+            shared.update(_memory_ids(g))
         tensor.grad = g if tensor.grad is None else tensor.grad + g
+
+
+def _memory_ids(array: np.ndarray) -> tuple:
+    """Identities of the array and of the array owning its memory (numpy keeps one base)."""
+    return (id(array),) if array.base is None else (id(array), id(array.base))
 
 
 def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False):

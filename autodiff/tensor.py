@@ -436,6 +436,9 @@ _MASK_UFUNCS = {
 }
 
 _FUNCTIONS = {
+    np.shape: lambda x: x.shape,
+    np.ndim: lambda x: x.ndim,
+    np.size: lambda x: x.size,
     np.broadcast_to: lambda x, shape: x.broadcast_to(shape),
     np.where: where,
     np.concatenate: concatenate,

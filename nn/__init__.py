@@ -1,0 +1,38 @@
+"""nn: Nielsen-style neural networks on the autodiff engine.
+
+    import nn
+    model = nn.MLP([784, 30, 10])                 # sigmoid layers, like network.py
+    loss = nn.mse_loss(model(x), y)               # x: (batch, 784), y: (batch, 10)
+    loss.backward()
+    nn.SGD(model.parameters(), lr=3.0).step()
+
+Rows are examples; weights are (out_features, in_features).
+"""
+
+from .functional import affine, relu, sigmoid, softmax, tanh
+from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
+from .module import MLP, Linear, Module, Parameter, ReLU, Sigmoid, Tanh
+from .optim import SGD
+from .serialization import load, save
+
+__all__ = [
+    "MLP",
+    "SGD",
+    "Linear",
+    "Module",
+    "Parameter",
+    "ReLU",
+    "Sigmoid",
+    "Tanh",
+    "affine",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "load",
+    "mse_loss",
+    "relu",
+    "save",
+    "sigmoid",
+    "softmax",
+    "tanh",
+]

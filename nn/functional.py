@@ -1,0 +1,73 @@
+"""Layer functions on the engine: the affine map as one fused op, and the activations.
+
+Rows are examples: x is (batch, in_features) or one example (in_features,); a weight is
+(out_features, in_features) like Nielsen's w[j][k]; z = x @ W.T + b.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autodiff import Op, Tensor, apply
+from autodiff.tensor import lift
+
+
+class Affine(Op):
+    """z = x @ W^T + b;  dx = g @ W, dW = g^T x, db = g summed over the batch"""
+
+    def forward(self, x, weight, bias):
+        z = x @ weight.T
+        z += bias
+        return z
+
+    def backward(self, grad_out, x, weight, bias, z):
+        need_x, need_weight, need_bias = self.needs_input_grad
+        # Batch axes folded into one, so the rules below are plain matrix products.
+        g = grad_out.reshape((-1, grad_out.shape[-1]))
+        dx = grad_out @ weight if need_x else None
+        # (x^T g)^T has the memory layout of a weight stored column-major (see Linear):
+        # the SGD update then runs over contiguous memory.
+        dweight = (x.reshape((-1, x.shape[-1])).T @ g).T if need_weight else None
+        dbias = g.sum(axis=0) if need_bias else None
+        return dx, dweight, dbias
+
+
+def affine(x, weight: Tensor, bias: Tensor) -> Tensor:
+    """x @ weight.T + bias as one recorded op."""
+    return apply(Affine(), lift(x, weight), weight, bias)
+
+
+def sigmoid(x) -> Tensor:
+    """1 / (1 + exp(-x)), saving its output for the backward pass."""
+    return _tensor(x).sigmoid()
+
+
+def tanh(x) -> Tensor:
+    return _tensor(x).tanh()
+
+
+def relu(x) -> Tensor:
+    return _tensor(x).relu()
+
+
+def softmax(x, axis: int = -1) -> Tensor:
+    return _tensor(x).softmax(axis)
+
+
+def identity(x) -> Tensor:
+    return _tensor(x)
+
+
+ACTIVATIONS = {"sigmoid": sigmoid, "tanh": tanh, "relu": relu, "softmax": softmax, None: identity}
+
+
+def activation_function(name: str | None):
+    """The activation function called name; a clear error for an unknown one."""
+    if name not in ACTIVATIONS:
+        known = ", ".join(repr(k) for k in ACTIVATIONS)
+        raise ValueError(f"unknown activation {name!r}: expected one of {known}")
+    return ACTIVATIONS[name]
+
+
+def _tensor(x) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(np.asarray(x))

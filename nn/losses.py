@@ -1,0 +1,156 @@
+"""Costs, each one recorded op averaging over the batch, with the formula in its docstring.
+
+The output a (or logits z) is (batch, classes) or one example (classes,); n is the batch size.
+Targets are constants: they receive no gradient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autodiff import Op, Tensor, apply
+from autodiff.ops import Sigmoid
+
+
+def _batch_size(a) -> int:
+    return a.shape[0] if a.ndim >= 2 else 1
+
+
+class QuadraticCost(Op):
+    """C = (1/n) sum_x 1/2 ||a - y||^2;  da = g (a - y) / n"""
+
+    def __init__(self, target: np.ndarray):
+        self.target = target
+
+    def forward(self, a):
+        diff = (a - self.target).ravel()
+        return np.asarray(0.5 * (diff @ diff) / _batch_size(a), dtype=a.dtype)
+
+    def backward(self, grad_out, a, cost):
+        return (grad_out * (a - self.target) / _batch_size(a),)
+
+
+class BinaryCrossEntropy(Op):
+    """C = -(1/n) sum_x sum_j [y ln a + (1 - y) ln(1 - a)];  da = g (a - y) / (a (1 - a) n)"""
+
+    def __init__(self, target: np.ndarray):
+        self.target = target
+
+    def forward(self, a):
+        y = self.target
+        # 0 ln 0 = 0 exactly (the limit), where Nielsen's code needs np.nan_to_num.
+        terms = _x_log_y(y, a) + _x_log_y(1 - y, 1 - a)
+        return np.asarray(-terms.sum() / _batch_size(a), dtype=a.dtype)
+
+    def backward(self, grad_out, a, cost):
+        return (grad_out * (a - self.target) / (a * (1 - a) * _batch_size(a)),)
+
+
+def _x_log_y(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """x * ln(y), taken as 0 where x == 0 (even where y == 0)."""
+    x, y = np.broadcast_arrays(x, y)
+    return np.multiply(
+        x, np.log(y, out=np.zeros_like(y), where=x != 0), where=x != 0, out=np.zeros_like(y)
+    )
+
+
+class BinaryCrossEntropyWithLogits(Op):
+    """C = (1/n) sum_x sum_j [softplus(z) - y z], a = sigmoid(z);  dz = g (sigmoid(z) - y) / n"""
+
+    def __init__(self, target: np.ndarray):
+        self.target = target
+
+    def forward(self, z):
+        # softplus(z) = max(z, 0) + ln(1 + e^-|z|): never overflows.
+        softplus = np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+        return np.asarray((softplus - self.target * z).sum() / _batch_size(z), dtype=z.dtype)
+
+    def backward(self, grad_out, z, cost):
+        a = 0.5 + 0.5 * np.tanh(0.5 * z)
+        return (grad_out * (a - self.target) / _batch_size(z),)
+
+
+class SoftmaxCrossEntropy(Op):
+    """C = -(1/n) sum_x sum_j y_j ln softmax(z)_j;  dz = g (softmax(z) - y) / n"""
+
+    def __init__(self, target: np.ndarray):
+        self.target = target
+
+    def forward(self, z):
+        shifted = z - z.max(axis=-1, keepdims=True)
+        log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+        return np.asarray(-(self.target * log_p).sum() / _batch_size(z), dtype=z.dtype)
+
+    def backward(self, grad_out, z, cost):
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        return (grad_out * (e / e.sum(axis=-1, keepdims=True) - self.target) / _batch_size(z),)
+
+
+# ---------------------------------------------------------------- the public functions
+
+
+def mse_loss(output: Tensor, target) -> Tensor:
+    """Nielsen's quadratic cost C = (1/n) sum_x 1/2 ||a(x) - y(x)||^2.
+
+    With SGD at lr = eta this reproduces network.py's update exactly. PyTorch's MSELoss
+    instead averages (a - y)^2 over every element without the 1/2: ours equals it times
+    classes / 2.
+    """
+    return apply(QuadraticCost(_target_like(output, target, "mse_loss")), output)
+
+
+def binary_cross_entropy(output: Tensor, target) -> Tensor:
+    """Nielsen's cross-entropy C = -(1/n) sum_x sum_j [y ln a + (1 - y) ln(1 - a)].
+
+    For outputs in (0, 1). When output was made by sigmoid(z) in the recorded graph, the
+    cost is computed from z (as binary_cross_entropy_with_logits), which stays finite and
+    exact even where a rounds to 0 or 1; the gradient then goes to z directly.
+    """
+    target = _target_like(output, target, "binary_cross_entropy")
+    if isinstance(output.op, Sigmoid):
+        return apply(BinaryCrossEntropyWithLogits(target), output.op.inputs[0])
+    return apply(BinaryCrossEntropy(target), output)
+
+
+def binary_cross_entropy_with_logits(logits: Tensor, target) -> Tensor:
+    """binary_cross_entropy(sigmoid(logits), target), computed stably from the logits."""
+    target = _target_like(logits, target, "binary_cross_entropy_with_logits")
+    return apply(BinaryCrossEntropyWithLogits(target), logits)
+
+
+def cross_entropy(logits: Tensor, target) -> Tensor:
+    """Softmax cross-entropy C = -(1/n) sum_x ln softmax(z(x))[label(x)], from logits.
+
+    target is integer labels (batch,) or one-hot / probability rows shaped like logits.
+    """
+    target = np.asarray(getattr(target, "data", target))
+    if np.issubdtype(target.dtype, np.integer) and target.shape == logits.shape[:-1]:
+        classes = logits.shape[-1]
+        if target.size and (target.min() < 0 or target.max() >= classes):
+            raise ValueError(
+                f"cross_entropy: labels must lie in 0..{classes - 1} for {classes} logits, "
+                f"got values from {target.min()} to {target.max()}"
+            )
+        target = np.eye(classes, dtype=logits.dtype)[target]
+    return apply(SoftmaxCrossEntropy(_target_like(logits, target, "cross_entropy")), logits)
+
+
+def _target_like(output: Tensor, target, loss: str) -> np.ndarray:
+    """The target as an array of the output's shape and dtype, or an error that says why not."""
+    target = np.asarray(getattr(target, "data", target))
+    if target.shape == output.shape:
+        return target.astype(output.dtype, copy=False)
+    hint = ""
+    if np.issubdtype(target.dtype, np.integer) and target.shape == output.shape[:-1]:
+        hint = " These look like integer labels: convert them with nn.data.one_hot(labels)"
+        if loss == "mse_loss" or loss.startswith("binary"):
+            hint += ", or use cross_entropy on logits."
+    elif target.shape[::-1] == output.shape or target.shape == output.shape + (1,):
+        hint = (
+            " Here rows are examples, not Nielsen's column vectors: transpose the target "
+            "(target.T) or flatten a single column (target.ravel())."
+        )
+    raise ValueError(
+        f"{loss}: target of shape {target.shape} does not match output of shape "
+        f"{output.shape}.{hint}"
+    )
