@@ -11,12 +11,14 @@ Rows are examples; weights are (out_features, in_features).
 
 from .functional import affine, relu, sigmoid, softmax, tanh
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
+from .manual_backprop import Backprop, manual_backprop
 from .module import MLP, Linear, Module, Parameter, ReLU, Sigmoid, Tanh
 from .optim import SGD
 from .serialization import load, save
 
 __all__ = [
     "MLP",
+    "Backprop",
     "SGD",
     "Linear",
     "Module",
@@ -29,6 +31,7 @@ __all__ = [
     "binary_cross_entropy_with_logits",
     "cross_entropy",
     "load",
+    "manual_backprop",
     "mse_loss",
     "relu",
     "save",
