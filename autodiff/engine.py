@@ -57,21 +57,24 @@ def backpropagate(roots: Sequence[Tensor], seeds: Sequence, create_graph: bool) 
         op, grad_out = node.op, grads.get(node)
         if op is None or grad_out is None:
             continue
+        inputs = op.inputs
         if create_graph:
-            input_grads = op.backward(grad_out, *op.inputs, node)
+            input_grads = op.backward(grad_out, *inputs, node)
         else:
-            input_grads = op.backward(grad_out, *[t.data for t in op.inputs], node.data)
+            input_grads = op.backward(grad_out, *[t.data for t in inputs], node.data)
         if switches.anomaly:
             anomaly.check_finite(op, input_grads, "backward")
-        for tensor, grad in zip(op.inputs, input_grads):
+        for tensor, grad in zip(inputs, input_grads):
             if grad is None or not tensor.requires_grad:
                 continue
-            grad = sum_to_shape(grad, tensor.shape)
-            if grad.shape != tensor.shape:
-                raise RuntimeError(
-                    f"{op!r} returned a gradient of shape {grad.shape} for an input of "
-                    f"shape {tensor.shape}"
-                )
+            shape = tensor.data.shape
+            if grad.shape != shape:
+                grad = sum_to_shape(grad, shape)
+                if grad.shape != shape:
+                    raise RuntimeError(
+                        f"{op!r} returned a gradient of shape {grad.shape} for an input of "
+                        f"shape {shape}"
+                    )
             previous = grads.get(tensor)
             grads[tensor] = grad if previous is None else previous + grad
     return grads
@@ -103,21 +106,26 @@ def backward(root: Tensor, grad=None) -> None:
     # Rules may pass one array on to several tensors (x + y gives g to both, a reshape gives
     # a view). Intermediate tensors may share memory; each leaf gets an array of its own,
     # safe to modify in place.
-    shared = set()
-    for tensor, g in grads.items():
-        if tensor.op is not None:
-            shared.update(_memory_ids(g))
+    shared = {id(_memory_owner(g)) for tensor, g in grads.items() if tensor.op is not None}
     for tensor, g in grads.items():
         if tensor.op is None:
-            if not shared.isdisjoint(_memory_ids(g)) or not g.flags.writeable:
+            owner = id(_memory_owner(g))
+            if owner in shared or not g.flags.writeable:
                 g = g.copy()
-            shared.update(_memory_ids(g))
+                owner = id(g)
+            shared.add(owner)
         tensor.grad = g if tensor.grad is None else tensor.grad + g
 
 
-def _memory_ids(array: np.ndarray) -> tuple:
-    """Identities of the array and of the array owning its memory (numpy keeps one base)."""
-    return (id(array),) if array.base is None else (id(array), id(array.base))
+def _memory_owner(array: np.ndarray) -> np.ndarray:
+    """The last ndarray in array's chain of bases: arrays viewing the same memory share it.
+
+    numpy points a view at the array owning the memory, so the chain is usually one step; it
+    is longer only below an array made from a foreign buffer (np.frombuffer).
+    """
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
 
 
 def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False):

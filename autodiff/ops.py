@@ -269,7 +269,9 @@ class Max(_Reduction):
         return x.max(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, grad_out, x, z):
-        hits = np.equal(x, self.expand(z, x))
+        # A constant mask in x's dtype: counting a bool mask gives int64, which would make
+        # float32 gradients float64.
+        hits = np.asarray(np.equal(x, self.expand(z, x)), dtype=x.dtype)
         return (hits * self.expand(grad_out, x) / hits.sum(axis=self.axis, keepdims=True),)
 
 

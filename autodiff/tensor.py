@@ -36,12 +36,12 @@ def apply(op: Op, *inputs):
         shapes = " and ".join(str(t.shape) for t in inputs)
         kind = IndexError if isinstance(error, IndexError) else ShapeError
         raise kind(f"{op!r} on input shapes {shapes}: {error}") from error
-    requires_grad = switches.grad_enabled and any(t.requires_grad for t in inputs)
-    out = Tensor._make(data, requires_grad)
-    if requires_grad:
-        op.inputs = inputs
-        op.needs_input_grad = tuple(t.requires_grad for t in inputs)
-        out.op = op
+    # List comprehensions, not generators: apply runs once per op, and at small batch sizes
+    # its own cost is a visible part of a training step.
+    needs_input_grad = tuple([t.requires_grad for t in inputs])
+    out = Tensor._make(data, switches.grad_enabled and True in needs_input_grad)
+    if out.requires_grad:
+        op.inputs, op.needs_input_grad, out.op = inputs, needs_input_grad, op
     if switches.anomaly:
         anomaly.record_origin(op)
         anomaly.check_finite(op, (data,), "forward")
@@ -91,7 +91,8 @@ def _plain_index(index):
     if isinstance(index, tuple):
         return tuple(_plain_index(i) for i in index)
     if isinstance(index, Tensor):
-        return index.data.astype(np.intp)
+        # Comparisons give boolean tensors: they index as masks, not as positions 0 and 1.
+        return index.data if index.dtype == bool else index.data.astype(np.intp)
     return index
 
 
@@ -175,9 +176,7 @@ class Tensor:
         For a tensor of more than one element pass `grad`, the gradient of the final scalar
         with respect to this tensor (np.ones(shape) gives the gradient of its sum).
         """
-        from .engine import backward
-
-        backward(self, grad)
+        engine.backward(self, grad)
 
     def zero_grad(self) -> None:
         self.grad = None
@@ -230,7 +229,8 @@ class Tensor:
         if isinstance(exponent, Tensor):
             return apply(ops.Pow(), self, exponent)
         if np.ndim(exponent) == 0:
-            return apply(ops.PowConst(exponent), self)
+            # As a Python number, so that a numpy float64 exponent does not promote float32.
+            return apply(ops.PowConst(np.asarray(exponent).item()), self)
         return apply(ops.Pow(), self, lift(exponent, self))
 
     def __rpow__(self, base):
@@ -375,6 +375,14 @@ def _lift_any(value) -> Tensor:
     return value if isinstance(value, Tensor) else Tensor._make(np.asarray(value), False)
 
 
+def _lift_together(values) -> list[Tensor]:
+    """Constants among values take the dtype of the first Tensor, as in arithmetic."""
+    tensors = [v for v in values if isinstance(v, Tensor)]
+    if not tensors:
+        return [_lift_any(v) for v in values]
+    return [lift(v, tensors[0]) for v in values]
+
+
 # ---------------------------------------------------------------- module-level functions
 
 
@@ -393,12 +401,12 @@ def minimum(x, y) -> Tensor:
 
 
 def concatenate(tensors, axis: int = 0) -> Tensor:
-    tensors = [_lift_any(t) for t in tensors]
+    tensors = _lift_together(tensors)
     return apply(ops.Concatenate(_normalize_axis(axis, tensors[0].ndim)[0]), *tensors)
 
 
 def stack(tensors, axis: int = 0) -> Tensor:
-    tensors = [_lift_any(t) for t in tensors]
+    tensors = _lift_together(tensors)
     return apply(ops.Stack(_normalize_axis(axis, tensors[0].ndim + 1)[0]), *tensors)
 
 
@@ -408,7 +416,7 @@ _UFUNCS = {
     np.multiply: lambda a, b: _binary(ops.Mul, a, b),
     np.true_divide: lambda a, b: _binary(ops.Div, a, b),
     np.power: lambda a, b: a**b if isinstance(a, Tensor) else _binary(ops.Pow, a, b),
-    np.matmul: lambda a, b: a @ b if isinstance(a, Tensor) else _lift_any(a) @ b,
+    np.matmul: lambda a, b: a @ b if isinstance(a, Tensor) else lift(a, b) @ b,
     np.maximum: maximum,
     np.minimum: minimum,
     np.negative: lambda a: -a,
@@ -452,3 +460,8 @@ _FUNCTIONS = {
     np.swapaxes: lambda x, a, b: x.swapaxes(a, b),
     np.clip: lambda x, low, high: x.clip(low, high),
 }
+
+
+# The backward walk lives in engine.py, which builds on Tensor, so it is imported last. (A
+# function-level import would cost about a microsecond on every backward call.)
+from . import engine  # noqa: E402
