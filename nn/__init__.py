@@ -9,14 +9,17 @@
 Rows are examples; weights are (out_features, in_features).
 """
 
+from . import data
 from .functional import affine, relu, sigmoid, softmax, tanh
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .manual_backprop import Backprop, manual_backprop
 from .module import MLP, Linear, Module, Parameter, ReLU, Sigmoid, Tanh
 from .optim import SGD
 from .serialization import load, save
+from .training import History, evaluate, fit, plot_history
 
 __all__ = [
+    "History",
     "MLP",
     "Backprop",
     "SGD",
@@ -30,9 +33,13 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
+    "data",
+    "evaluate",
+    "fit",
     "load",
     "manual_backprop",
     "mse_loss",
+    "plot_history",
     "relu",
     "save",
     "sigmoid",

@@ -1,0 +1,118 @@
+"""Train a network on MNIST: by default Nielsen's chapter 1 run, in a few lines of this library.
+
+    python examples/mnist.py                      # ch. 1: [784, 30, 10], quadratic cost, eta 3.0
+    python examples/mnist.py --recipe ch3         # ch. 3: cross-entropy, L2 lambda 5.0, eta 0.5
+    python examples/mnist.py --recipe modern      # ReLU, softmax cross-entropy, momentum
+    python examples/mnist.py --epochs 1 --save model.json
+
+Data comes from --data-dir, $MNIST_DIR, the cache folder or a download, and falls back to a
+small sample shipped with the package when none is available (it says so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+import nn
+
+RECIPES = {
+    # Nielsen, chapter 1: network.py, evaluated on the test set.
+    "ch1": dict(
+        sizes=[784, 30, 10], activation="sigmoid", output="sigmoid", loss="mse", init="large",
+        eta=3.0, lmbda=0.0, momentum=0.0, batch_size=10, epochs=30, evaluate_on="test",
+    ),
+    # Nielsen, chapter 3: network2.py with cross-entropy and L2, evaluated on validation data.
+    "ch3": dict(
+        sizes=[784, 100, 10], activation="sigmoid", output="sigmoid", loss="bce", init="nielsen",
+        eta=0.5, lmbda=5.0, momentum=0.0, batch_size=10, epochs=30, evaluate_on="validation",
+    ),
+    # A modern recipe: ReLU, softmax cross-entropy from logits, momentum, He initialization.
+    "modern": dict(
+        sizes=[784, 800, 10], activation="relu", output=None, loss="ce", init="he",
+        eta=0.05, lmbda=5.0, momentum=0.9, batch_size=50, epochs=30, evaluate_on="test",
+    ),
+}  # fmt: skip
+
+LOSSES = {"mse": nn.mse_loss, "bce": nn.binary_cross_entropy, "ce": nn.cross_entropy}
+
+
+def parse_arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--recipe", choices=sorted(RECIPES), default="ch1")
+    parser.add_argument(
+        "--sizes", type=lambda s: [int(n) for n in s.split(",")], help="e.g. 784,30,10"
+    )
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--eta", type=float, help="learning rate")
+    parser.add_argument(
+        "--lmbda", type=float, help="L2 regularization lambda (network2.py's lmbda)"
+    )
+    parser.add_argument("--momentum", type=float)
+    parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-dir", help="folder with the four MNIST IDX files")
+    parser.add_argument("--no-download", action="store_true", help="never download MNIST")
+    parser.add_argument("--save", metavar="PATH", help="save the trained network (Nielsen's JSON)")
+    parser.add_argument("--plot", metavar="PNG", help="plot accuracy and cost per epoch")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    arguments = parser.parse_args(argv)
+    for key, value in RECIPES[arguments.recipe].items():
+        if getattr(arguments, key, None) is None:
+            setattr(arguments, key, value)
+    return arguments
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
+    dtype = np.dtype(arguments.dtype)
+    mnist = nn.data.load_mnist(
+        arguments.data_dir, download=not arguments.no_download, split="nielsen", dtype=dtype
+    )
+    print(f"MNIST from {mnist.source}: {len(mnist.train[0])} training images")
+    x, y = mnist.train
+    evaluation = mnist.test if arguments.evaluate_on == "test" else mnist.validation
+
+    model = nn.MLP(
+        arguments.sizes, activation=arguments.activation, output_activation=arguments.output,
+        init=arguments.init, seed=arguments.seed, dtype=dtype,
+    )  # fmt: skip
+    optimizer = nn.SGD(
+        model.parameters(), lr=arguments.eta, momentum=arguments.momentum,
+        weight_decay=arguments.lmbda / len(x),
+    )  # fmt: skip
+    loss = LOSSES[arguments.loss]
+    print(f"{model}, {arguments.loss} loss, eta {arguments.eta}, lambda {arguments.lmbda}, "
+          f"momentum {arguments.momentum}, mini-batch {arguments.batch_size}")  # fmt: skip
+
+    started = time.perf_counter()
+    history = nn.fit(
+        model, loss, optimizer, (x, y), epochs=arguments.epochs, batch_size=arguments.batch_size,
+        evaluation=evaluation, seed=arguments.seed, progress=not arguments.quiet,
+    )  # fmt: skip
+    elapsed = time.perf_counter() - started
+    best = int(np.argmax(history.evaluation_accuracy))
+    print(
+        f"Best {arguments.evaluate_on} accuracy {history.evaluation_accuracy[best]:.2%} "
+        f"(epoch {best + 1}); test accuracy after the last epoch "
+        f"{nn.evaluate(model, loss, *mnist.test)[1]:.2%}; "
+        f"{elapsed / history.epochs:.2f} s per epoch"
+    )
+    if arguments.save:
+        cost = "CrossEntropyCost" if arguments.loss == "bce" else "QuadraticCost"
+        nn.save(model, arguments.save, cost=cost)
+        print(f"Saved to {arguments.save}")
+    if arguments.plot:
+        nn.plot_history(history, arguments.plot)
+        print(f"Plot written to {arguments.plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

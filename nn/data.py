@@ -1,0 +1,489 @@
+"""MNIST as numpy arrays: find, download and verify the four IDX files, or fall back to the
+genuine sample shipped with the package; plus one-hot labels, mini-batches and converters to
+and from the list-of-columns format of Nielsen's mnist_loader.py.
+
+Rows are examples: images are (n, 784) floats in [0, 1], labels are (n,) integers 0-9.
+This module only moves data; it knows nothing of the autodiff engine or of models.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import math
+import os
+import struct
+import time
+import warnings
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import requests
+import urllib3
+from numpy.typing import ArrayLike, DTypeLike
+from tqdm.auto import tqdm
+
+__all__ = [
+    "FILES",
+    "MIRRORS",
+    "MNIST",
+    "SHA256",
+    "SPLITS",
+    "DownloadError",
+    "SampleDataWarning",
+    "cache_dir",
+    "download_mnist",
+    "from_nielsen",
+    "iterate_minibatches",
+    "load_mnist",
+    "load_sample",
+    "one_hot",
+    "read_idx",
+    "to_nielsen",
+]
+
+# The four standard files by role, without the .gz that downloads carry.
+FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+# SHA-256 of the original .gz files as LeCun, Cortes and Burges published them.
+SHA256 = {
+    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",  # noqa: E501
+    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",  # noqa: E501
+    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+}
+# Well-known public copies of those files, tried in order: the original host, last, now
+# often refuses automated downloads.
+MIRRORS = [
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "http://yann.lecun.com/exdb/mnist/",
+]
+SPLITS = ("standard", "nielsen")
+SAMPLE_PATH = Path(__file__).with_name("mnist_sample.npz")
+RETRY_PAUSE_S = 1.0  # before the second try at a mirror; doubles for each try after that
+PIXELS = 28 * 28
+
+Pair = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True, eq=False)
+class MNIST:
+    """(images, labels) per split; validation is None for split="standard"."""
+
+    train: Pair
+    validation: Pair | None
+    test: Pair
+    source: str
+
+    def __repr__(self) -> str:
+        sizes = {"train": self.train, "validation": self.validation, "test": self.test}
+        shown = ", ".join(f"{k}={None if v is None else len(v[0])}" for k, v in sizes.items())
+        return f"MNIST({shown}, source={self.source!r})"
+
+
+class DownloadError(Exception):
+    """A file could not be fetched from any mirror; .attempts holds (url, what went wrong)."""
+
+    def __init__(self, name: str, attempts: list[tuple[str, str]]) -> None:
+        self.name, self.attempts = name, attempts
+        tried = "".join(f"\n  {url}: {reason}" for url, reason in attempts)
+        super().__init__(f"could not download {name}; tried:{tried or ' no mirrors'}")
+
+
+class SampleDataWarning(UserWarning):
+    """load_mnist is returning the small embedded sample instead of the full data set."""
+
+
+class _Failure(Exception):
+    """One try at one URL failed; retry says whether trying that URL again could help."""
+
+    def __init__(self, reason: str, retry: bool) -> None:
+        super().__init__(reason)
+        self.retry = retry
+
+
+def cache_dir() -> Path:
+    """Where downloads go by default: $XDG_CACHE_HOME/autodiff-nn/mnist or ~/.cache/..."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    # The XDG spec says to ignore a relative XDG_CACHE_HOME.
+    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache"
+    return base / "autodiff-nn" / "mnist"
+
+
+def read_idx(path: str | os.PathLike, ndim: int | None = None) -> np.ndarray:
+    """The uint8 array in an IDX file, gzip-compressed or raw, shaped as its header says.
+
+    ndim, when given, is the number of dimensions the file must hold (3 for images, 1 for
+    labels). A file that is not what its header promises raises ValueError naming it.
+    """
+    path = Path(path)
+    with open(path, "rb") as raw:
+        # Sniff instead of trusting the name: IDX starts with two zero bytes, gzip with 1f 8b.
+        compressed = raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+        try:
+            data = gzip.GzipFile(fileobj=raw).read() if compressed else raw.read()
+        except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+            raise ValueError(f"{path}: broken or truncated gzip data ({error})") from error
+    if len(data) < 4 or data[:3] != b"\0\0\x08":
+        raise ValueError(
+            f"{path}: not an IDX file of unsigned bytes: starts with {data[:4].hex() or 'nothing'}"
+            ", expected 000008 and a dimension count"
+        )
+    if ndim is not None and data[3] != ndim:
+        raise ValueError(
+            f"{path}: magic number {int.from_bytes(data[:4], 'big')}, expected {0x800 + ndim}"
+            f" (IDX of unsigned bytes with {ndim} dimensions)"
+        )
+    start = 4 + 4 * data[3]
+    if len(data) < start:
+        raise ValueError(f"{path}: truncated header: {len(data)} bytes, expected {start}")
+    shape = struct.unpack(f">{data[3]}I", data[4:start])
+    expected, held = math.prod(shape), len(data) - start
+    if held != expected:
+        problem = "truncated" if held < expected else "too long"
+        raise ValueError(
+            f"{path}: {problem}: header says {' x '.join(map(str, shape))} = {expected} bytes "
+            f"of data, the file holds {held}"
+        )
+    # Copy so callers get a writable array, not a view of immutable bytes.
+    return np.frombuffer(data, np.uint8, offset=start).reshape(shape).copy()
+
+
+def _files_in(folder: Path) -> dict[str, Path] | None:
+    """The four files in folder by role, raw IDX preferred (it reads faster); None if any lack."""
+    found = {}
+    for role, name in FILES.items():
+        candidates = [path for path in (folder / name, folder / f"{name}.gz") if path.is_file()]
+        if not candidates:
+            return None
+        found[role] = candidates[0]
+    return found
+
+
+def _assemble(
+    arrays: dict[str, np.ndarray], paths: dict[str, str], split: str, dtype: np.dtype, source: str
+) -> MNIST:
+    """MNIST from uint8 arrays by role, after checking that they fit together."""
+    pairs = []
+    for part in ("train", "test"):
+        images, labels = arrays[f"{part}_images"], arrays[f"{part}_labels"]
+        where = paths[f"{part}_images"]
+        if images.ndim != 3 or images.shape[1:] != (28, 28):
+            raise ValueError(f"{where}: images are {images.shape[1:]}, expected 28 x 28")
+        if labels.shape != (len(images),):
+            raise ValueError(
+                f"{paths[f'{part}_labels']}: {labels.shape} labels for {len(images)} images in "
+                f"{where}, expected ({len(images)},)"
+            )
+        if labels.size and labels.max() > 9:
+            raise ValueError(f"{paths[f'{part}_labels']}: label {labels.max()}, expected 0-9")
+        # Scale in place in the target dtype: one array of the final size, exact 0 and 1.
+        scaled = images.reshape(len(images), PIXELS).astype(dtype)
+        scaled /= 255
+        pairs.append((scaled, labels.astype(np.int64)))
+    (train_x, train_y), test = pairs
+    validation = None
+    if split == "nielsen":
+        # Nielsen's mnist.pkl.gz keeps the last 10,000 of the official 60,000 (1/6), in order.
+        cut = len(train_x) - len(train_x) // 6
+        validation = (train_x[cut:], train_y[cut:])
+        train_x, train_y = train_x[:cut], train_y[:cut]
+    return MNIST((train_x, train_y), validation, test, source)
+
+
+def _checked(split: str, dtype: DTypeLike) -> np.dtype:
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(map(repr, SPLITS))}; got {split!r}")
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise ValueError(f"dtype must be a floating type such as np.float64, got {dtype}")
+    return dtype
+
+
+def load_sample(split: str = "standard", dtype: DTypeLike = np.float64) -> MNIST:
+    """The genuine MNIST sample shipped in nn/mnist_sample.npz: the first training and test
+    images of the official files, in order (see scripts/make_mnist_sample.py)."""
+    dtype = _checked(split, dtype)
+    with np.load(SAMPLE_PATH, allow_pickle=False) as archive:
+        arrays = {role: archive[role] for role in FILES}
+    paths = dict.fromkeys(FILES, str(SAMPLE_PATH))
+    return _assemble(arrays, paths, split, dtype, "embedded sample nn/mnist_sample.npz")
+
+
+def load_mnist(
+    data_dir: str | os.PathLike | None = None,
+    download: bool = True,
+    split: str = "standard",
+    dtype: DTypeLike = np.float64,
+    mirrors: Sequence[str] | None = None,
+    *,
+    fallback: bool = True,
+    timeout: float = 30.0,
+    retries: int = 2,
+    progress: bool = True,
+) -> MNIST:
+    """MNIST from the first folder holding the four IDX files (.gz or raw), else downloaded.
+
+    Folders are tried in order: data_dir, $MNIST_DIR, cache_dir(). Downloads go to data_dir
+    when given, else to cache_dir(). split="standard" gives 60,000 train and 10,000 test
+    images; split="nielsen" moves the last 1/6 of the training images to validation, as
+    Nielsen's mnist.pkl.gz does (50,000 / 10,000 / 10,000). When the files are neither found
+    nor downloadable, returns load_sample() with a SampleDataWarning, or raises when
+    fallback=False. Files that are found but corrupt always raise ValueError.
+    """
+    dtype = _checked(split, dtype)
+    folders = [Path(data_dir).expanduser()] if data_dir is not None else []
+    if os.environ.get("MNIST_DIR"):
+        folders.append(Path(os.environ["MNIST_DIR"]).expanduser())
+    folders.append(cache_dir())
+    for folder in folders:
+        files = _files_in(folder)
+        if files is not None:
+            return _load_files(files, split, dtype, os.path.abspath(folder))
+
+    looked = ", ".join(map(str, folders))
+    if not download:
+        reason = "download=False"
+        if not fallback:
+            raise FileNotFoundError(f"MNIST's four IDX files are in none of: {looked}")
+    else:
+        target = folders[0] if data_dir is not None else cache_dir()
+        try:
+            download_mnist(target, mirrors, timeout=timeout, retries=retries, progress=progress)
+        except (DownloadError, OSError) as error:
+            if not fallback:
+                raise
+            reason = f"the download failed: {error}"
+        else:
+            return _load_files(_files_in(target), split, dtype, os.path.abspath(target))
+
+    sample = load_sample(split, dtype)
+    warnings.warn(
+        f"Full MNIST not found (looked in {looked}); {reason}. Using the embedded sample "
+        f"({len(sample.train[0]) + len(sample.test[0])} genuine images) instead. For all 70,000, "
+        "put the four IDX files (.gz or raw) in one of those folders or in $MNIST_DIR, or "
+        "run load_mnist(download=True) with a network connection.",
+        SampleDataWarning,
+        stacklevel=2,
+    )
+    return sample
+
+
+def _load_files(files: dict[str, Path], split: str, dtype: np.dtype, source: str) -> MNIST:
+    arrays = {role: read_idx(path, 3 if "images" in role else 1) for role, path in files.items()}
+    paths = {role: str(path) for role, path in files.items()}
+    return _assemble(arrays, paths, split, dtype, source)
+
+
+def download_mnist(
+    directory: str | os.PathLike | None = None,
+    mirrors: Sequence[str] | None = None,
+    *,
+    timeout: float = 30.0,
+    retries: int = 2,
+    progress: bool = True,
+) -> Path:
+    """Fetch the .gz files that directory (default cache_dir()) lacks; return the folder.
+
+    Each file is tried at each mirror in turn: up to 1 + retries times when a transfer breaks
+    off (a stall, a cut connection) or the server answers HTTP 5xx; once when the mirror cannot
+    be reached or gives no answer, answers 4xx or sends a wrong file. timeout is the seconds
+    to wait for a connection or for the next bytes. A file is checked against SHA256
+    and then moved into place atomically; a failure leaves nothing behind and raises
+    DownloadError naming the file, every URL tried and what went wrong.
+    """
+    folder = cache_dir() if directory is None else Path(directory).expanduser()
+    bases = MIRRORS if mirrors is None else [mirrors] if isinstance(mirrors, str) else mirrors
+    if retries < 0:
+        raise ValueError(f"retries must be 0 or more, got {retries}")
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in FILES.values():
+        if not (folder / name).is_file() and not (folder / f"{name}.gz").is_file():
+            _fetch(f"{name}.gz", folder, list(bases), timeout, retries, progress)
+    return folder
+
+
+def _fetch(
+    name: str, folder: Path, bases: list[str], timeout: float, retries: int, progress: bool
+) -> None:
+    attempts = []
+    for base in bases:
+        url = f"{base.rstrip('/')}/{name}"
+        for attempt in range(retries + 1):
+            if attempt:
+                time.sleep(RETRY_PAUSE_S * 2 ** (attempt - 1))
+            try:
+                _save(url, folder / name, SHA256[name], timeout, progress)
+                return
+            except _Failure as error:
+                attempts.append((url, str(error)))
+                if not error.retry:
+                    break
+    raise DownloadError(name, attempts)
+
+
+def _save(url: str, target: Path, sha256: str, timeout: float, progress: bool) -> None:
+    """Stream url to a temporary file beside target, verify it, then rename it to target."""
+    # Named like the target so a leftover is recognisable; opened with open() rather than
+    # mkstemp so the final file gets the usual umask permissions, not 0600.
+    temp = target.with_name(f".{target.name}.{os.getpid()}.{time.monotonic_ns()}.part")
+    created = answered = False
+    try:
+        with requests.get(url, stream=True, timeout=timeout) as response:
+            # Retry only failures after the server answered: an unreachable or silent mirror
+            # is unlikely to recover within seconds, and offline, retries only add waiting.
+            answered = True
+            if response.status_code != 200:
+                status = f"HTTP {response.status_code} {response.reason}"
+                raise _Failure(status, retry=response.status_code >= 500)
+            length = response.headers.get("Content-Length", "")
+            expected = int(length) if length.isdigit() else None
+            digest, size = hashlib.sha256(), 0
+            bar = tqdm(
+                total=expected,
+                desc=target.name,
+                unit="B",
+                unit_scale=True,
+                leave=False,
+                disable=not progress,
+            )
+            with open(temp, "xb") as out, bar:
+                created = True
+                # The bytes as sent: some servers label a .gz "Content-Encoding: gzip", and
+                # decoding it, as requests would, would change the file and its checksum.
+                for chunk in response.raw.stream(1 << 16, decode_content=False):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    size += len(chunk)
+                    bar.update(len(chunk))
+                if expected is not None and size != expected:
+                    raise _Failure(
+                        f"connection closed after {size} of {expected} bytes", retry=True
+                    )
+                if digest.hexdigest() != sha256:
+                    raise _Failure(
+                        f"SHA-256 mismatch: got {digest.hexdigest()} ({size} bytes), "
+                        f"expected {sha256}",
+                        retry=False,
+                    )
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp, target)
+            created = False
+    except (requests.Timeout, urllib3.exceptions.TimeoutError) as error:
+        raise _Failure(f"timed out after {timeout} s without data", answered) from error
+    except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
+        raise _Failure(f"connection failed: {_innermost(error)}", answered) from error
+    finally:
+        if created:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+
+
+def _innermost(error: BaseException) -> str:
+    """The root cause: requests wraps urllib3's errors, which wrap the socket's, each adding
+    connection-pool detail that only repeats the URL."""
+    while True:
+        inner = getattr(error, "reason", None)
+        if not isinstance(inner, BaseException):
+            causes = [*error.args, error.__cause__, error.__context__]
+            inner = next((cause for cause in causes if isinstance(cause, BaseException)), None)
+        if inner is None:
+            return str(error)
+        error = inner
+
+
+def one_hot(labels: ArrayLike, num_classes: int = 10, dtype: DTypeLike = np.float64) -> np.ndarray:
+    """Rows of zeros with a 1 at each label: shape labels.shape + (num_classes,)."""
+    return np.eye(num_classes, dtype=dtype)[_checked_labels(labels, num_classes)]
+
+
+def _checked_labels(labels: ArrayLike, num_classes: int) -> np.ndarray:
+    labels = np.asarray(labels)
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be integers, got dtype {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        bad = labels[(labels < 0) | (labels >= num_classes)].flat[0]
+        raise ValueError(f"labels must lie in 0..{num_classes - 1}, got {bad}")
+    return labels
+
+
+def iterate_minibatches(
+    x: ArrayLike,
+    y: ArrayLike,
+    batch_size: int,
+    shuffle: bool = True,
+    seed: int | np.random.Generator | None = None,
+) -> Iterator[Pair]:
+    """(x_batch, y_batch) pairs holding every example once: one epoch per call.
+
+    With shuffle, the order is a fresh permutation from seed (an int, or a Generator that is
+    advanced, so successive epochs differ). The last batch is smaller when batch_size does
+    not divide the number of examples. Batches are copies gathered as x[indices].
+    """
+    x, y = np.asarray(x), np.asarray(y)
+    if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
+        raise ValueError(
+            f"x and y need one row per example and the same number of rows; got shapes "
+            f"{x.shape} and {y.shape}"
+        )
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        raise TypeError(f"batch_size must be an integer, got {batch_size!r}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    # Drawn now, not at the first next(), so errors and the seed's use happen at the call.
+    order = np.random.default_rng(seed).permutation(len(x)) if shuffle else np.arange(len(x))
+    batches = (order[start : start + batch_size] for start in range(0, len(x), batch_size))
+    return ((x[indices], y[indices]) for indices in batches)
+
+
+def to_nielsen(
+    images: ArrayLike, labels: ArrayLike, one_hot: bool = True
+) -> list[tuple[np.ndarray, np.ndarray | int]]:
+    """Nielsen's format: a list of (x, y), x a (784, 1) column, y a (10, 1) one-hot column
+    (his training data) or, with one_hot=False, the int label (his validation and test data)."""
+    images = np.asarray(images)
+    if images.ndim != 2 or images.shape[1] != PIXELS:
+        raise ValueError(f"images must have shape (n, {PIXELS}), got {images.shape}")
+    labels = _checked_labels(labels, 10)
+    if labels.shape != (len(images),):
+        raise ValueError(f"labels must have shape ({len(images)},) like images, got {labels.shape}")
+    columns = images.reshape(len(images), PIXELS, 1)
+    if one_hot:
+        targets = np.eye(10)[labels].reshape(len(labels), 10, 1)
+        return list(zip(columns, targets))
+    return [(column, int(label)) for column, label in zip(columns, labels)]
+
+
+def from_nielsen(pairs: Iterable[tuple[ArrayLike, ArrayLike | int]]) -> Pair:
+    """(images (n, 784), labels (n,) int64) from Nielsen's (x, y) pairs; y one-hot or int."""
+    images, labels = [], []
+    for index, pair in enumerate(pairs):
+        if len(pair) != 2:
+            raise ValueError(f"pair {index}: expected (x, y), got {len(pair)} items")
+        x, y = np.asarray(pair[0]), np.asarray(pair[1])
+        if x.shape not in ((PIXELS, 1), (PIXELS,)):
+            raise ValueError(f"pair {index}: x must have shape ({PIXELS}, 1), got {x.shape}")
+        if y.shape in ((10, 1), (10,)) and sorted(y.ravel().tolist()) == [0] * 9 + [1]:
+            labels.append(int(y.argmax()))
+        elif y.ndim == 0 and np.issubdtype(y.dtype, np.integer) and 0 <= y < 10:
+            labels.append(int(y))
+        else:
+            raise ValueError(
+                f"pair {index}: y must be a (10, 1) one-hot column or an int label 0-9, got "
+                f"shape {y.shape} {y.dtype}" + (f" value {y}" if y.size <= 10 else "")
+            )
+        images.append(x.reshape(PIXELS))
+    if not images:
+        return np.empty((0, PIXELS)), np.empty(0, np.int64)
+    return np.stack(images), np.array(labels, np.int64)

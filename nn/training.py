@@ -1,0 +1,205 @@
+"""Training loops: `fit` with progress bars, per-epoch monitoring, checkpoints and Ctrl+C.
+
+Monitoring follows network2.py's flags: cost and accuracy on evaluation data each epoch, and
+optionally on the training data. Targets may be integer labels or one-hot rows: labels are
+turned into one-hot rows for the losses that compare rows (all but cross_entropy), and
+accuracy compares the argmax of the output with the labels.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from autodiff import no_grad
+
+from .data import iterate_minibatches, one_hot
+from .losses import binary_cross_entropy, cross_entropy
+from .module import MLP, Module
+from .serialization import save
+
+
+@dataclass
+class History:
+    """Per-epoch figures; lists are empty when that figure was not monitored."""
+
+    train_cost: list[float] = field(default_factory=list)
+    train_accuracy: list[float] = field(default_factory=list)
+    evaluation_cost: list[float] = field(default_factory=list)
+    evaluation_accuracy: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def epochs(self) -> int:
+        return len(self.seconds)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def labels_of(targets: np.ndarray) -> np.ndarray:
+    """Integer labels from labels or one-hot rows."""
+    targets = np.asarray(targets)
+    return targets if targets.ndim == 1 else targets.argmax(axis=1)
+
+
+@no_grad()
+def targets_for(loss: Callable, model: Module, x, y) -> np.ndarray:
+    """y as the loss wants it: integer labels become one-hot rows, except for cross_entropy."""
+    y = np.asarray(y)
+    if y.ndim != 1 or loss is cross_entropy:
+        return y
+    classes = model(x[:1]).shape[-1]
+    return one_hot(y, classes, dtype=model.parameters()[0].dtype)
+
+
+@no_grad()
+def evaluate(model: Module, loss: Callable, x, y, batch_size: int = 1000) -> tuple[float, float]:
+    """(mean cost, accuracy) of model on (x, y), without recording a graph."""
+    labels, y = labels_of(y), targets_for(loss, model, x, y)
+    total_cost, correct = 0.0, 0
+    for start in range(0, len(x), batch_size):
+        stop = start + batch_size
+        output = model(x[start:stop])
+        total_cost += loss(output, y[start:stop]).item() * len(output)
+        correct += int((output.data.argmax(axis=1) == labels[start:stop]).sum())
+    return total_cost / len(x), correct / len(x)
+
+
+class _StopOnInterrupt:
+    """Turn Ctrl+C into a flag, so training stops after the current mini-batch."""
+
+    def __init__(self):
+        self.requested = False
+
+    def __enter__(self):
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._request)
+        return self
+
+    def _request(self, signum, frame):
+        self.requested = True
+
+    def __exit__(self, *exc_info):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def fit(
+    model: Module,
+    loss: Callable,
+    optimizer,
+    train: tuple,
+    epochs: int,
+    batch_size: int,
+    evaluation: tuple | None = None,
+    monitor_training: bool = False,
+    checkpoint: str | Path | None = None,
+    seed: int | np.random.Generator | None = None,
+    progress: bool = True,
+) -> History:
+    """Train with mini-batch SGD; return the History, also after Ctrl+C.
+
+    train and evaluation are (x, y) pairs. After every epoch the cost and accuracy are
+    measured on evaluation (and on train when monitor_training), and the model is saved
+    atomically to checkpoint in Nielsen's format when given (MLPs only).
+    """
+    x, y = train
+    y = targets_for(loss, model, x, y)
+    if checkpoint is not None and not isinstance(model, MLP):
+        raise TypeError("checkpoint= saves MLPs in Nielsen's format; this model is not an MLP")
+    cost_name = "CrossEntropyCost" if loss is binary_cross_entropy else "QuadraticCost"
+    rng = np.random.default_rng(seed)
+    history = History()
+    with _StopOnInterrupt() as interrupt:
+        for epoch in range(1, epochs + 1):
+            started = time.perf_counter()
+            bar = tqdm(
+                total=len(x), desc=f"epoch {epoch}/{epochs}", unit="ex", disable=not progress
+            )
+            for xb, yb in iterate_minibatches(x, y, batch_size, shuffle=True, seed=rng):
+                cost = loss(model(xb), yb)
+                optimizer.zero_grad()
+                cost.backward()
+                optimizer.step()
+                bar.update(len(xb))
+                if interrupt.requested:
+                    break
+            bar.close()
+            history.seconds.append(time.perf_counter() - started)
+            _monitor(history, model, loss, train if monitor_training else None, evaluation)
+            if progress:
+                tqdm.write(_summary(epoch, history))
+            if checkpoint is not None:
+                save(model, checkpoint, cost=cost_name)
+            if interrupt.requested:
+                history.interrupted = True
+                if progress:
+                    tqdm.write(f"Interrupted in epoch {epoch}: weights and history kept.")
+                break
+    return history
+
+
+def _monitor(history: History, model, loss, train, evaluation) -> None:
+    for data, costs, accuracies in (
+        (train, history.train_cost, history.train_accuracy),
+        (evaluation, history.evaluation_cost, history.evaluation_accuracy),
+    ):
+        if data is not None:
+            cost, accuracy = evaluate(model, loss, *data)
+            costs.append(cost)
+            accuracies.append(accuracy)
+
+
+def _summary(epoch: int, history: History) -> str:
+    parts = [f"Epoch {epoch} ({history.seconds[-1]:.1f} s)"]
+    if history.train_accuracy:
+        parts.append(f"training cost {history.train_cost[-1]:.4f}")
+        parts.append(f"accuracy {history.train_accuracy[-1]:.2%}")
+    if history.evaluation_accuracy:
+        parts.append(f"evaluation cost {history.evaluation_cost[-1]:.4f}")
+        parts.append(f"accuracy {history.evaluation_accuracy[-1]:.2%}")
+    return ", ".join(parts)
+
+
+def plot_history(history: History, path: str | Path) -> None:
+    """Accuracy and cost per epoch as a PNG (needs the optional matplotlib: pip install .[plot])."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as error:
+        raise ImportError(
+            "plot_history needs matplotlib: pip install 'autodiff-nn[plot]'"
+        ) from error
+    figure, (accuracy_axes, cost_axes) = plt.subplots(1, 2, figsize=(10, 4))
+    epochs = range(1, history.epochs + 1)
+    for label, values, axes in (
+        ("training accuracy", history.train_accuracy, accuracy_axes),
+        ("evaluation accuracy", history.evaluation_accuracy, accuracy_axes),
+        ("training cost", history.train_cost, cost_axes),
+        ("evaluation cost", history.evaluation_cost, cost_axes),
+    ):
+        if values:
+            axes.plot(list(epochs)[: len(values)], values, marker="o", label=label)
+    for axes, title in ((accuracy_axes, "Accuracy"), (cost_axes, "Cost")):
+        axes.set_title(title)
+        axes.set_xlabel("epoch")
+        axes.legend()
+        axes.grid(alpha=0.3)
+    figure.tight_layout()
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.tmp.png")
+    figure.savefig(temporary, dpi=100)
+    plt.close(figure)
+    temporary.replace(path)
