@@ -6,13 +6,25 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system train test lint bench
+.PHONY: setup system browser train test lint bench
+
+# MNIST: the project's shared copy when it sits beside the checkout, else the loader's own
+# search (cache, download, then the embedded sample).
+MNIST_DIR ?= $(abspath $(wildcard ../shared/data/mnist))
+ifneq ($(MNIST_DIR),)
+export MNIST_DIR
+endif
+
+APT_INSTALL = $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq
 
 # The Graphviz `dot` binary is a system package, not a Python one.
 system:
-	@command -v dot >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq graphviz; }
-	@[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver; }
-	@command -v node >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs; }
+	@command -v dot >/dev/null 2>&1 || { $(APT_INSTALL) graphviz; }
+
+# The draw-a-digit tests drive Debian's Chromium and run the page's JavaScript under node.
+browser:
+	@[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || { $(APT_INSTALL) chromium chromium-driver; }
+	@command -v node >/dev/null 2>&1 || { $(APT_INSTALL) nodejs; }
 
 $(BIN)/activate-stamp: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +41,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: setup lint
+test: setup browser lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: setup
