@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 import numpy as np
 
@@ -69,8 +68,8 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     return arguments
 
 
-def main(argv: list[str] | None = None) -> int:
-    arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
+def train(arguments: argparse.Namespace) -> tuple[nn.MLP, nn.History, dict]:
+    """Load MNIST, build and train the network; return it, its history and a summary."""
     dtype = np.dtype(arguments.dtype)
     mnist = nn.data.load_mnist(
         arguments.data_dir, download=not arguments.no_download, split="nielsen", dtype=dtype
@@ -91,18 +90,29 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{model}, {arguments.loss} loss, eta {arguments.eta}, lambda {arguments.lmbda}, "
           f"momentum {arguments.momentum}, mini-batch {arguments.batch_size}")  # fmt: skip
 
-    started = time.perf_counter()
     history = nn.fit(
         model, loss, optimizer, (x, y), epochs=arguments.epochs, batch_size=arguments.batch_size,
         evaluation=evaluation, seed=arguments.seed, progress=not arguments.quiet,
     )  # fmt: skip
-    elapsed = time.perf_counter() - started
     best = int(np.argmax(history.evaluation_accuracy))
+    summary = {
+        "evaluated_on": arguments.evaluate_on,
+        "best_accuracy": history.evaluation_accuracy[best],
+        "best_epoch": best + 1,
+        "final_test_accuracy": nn.evaluate(model, loss, *mnist.test)[1],
+        "seconds_per_epoch": float(np.mean(history.seconds)),
+        "data": mnist.source,
+    }
+    return model, history, summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
+    model, history, summary = train(arguments)
     print(
-        f"Best {arguments.evaluate_on} accuracy {history.evaluation_accuracy[best]:.2%} "
-        f"(epoch {best + 1}); test accuracy after the last epoch "
-        f"{nn.evaluate(model, loss, *mnist.test)[1]:.2%}; "
-        f"{elapsed / history.epochs:.2f} s per epoch"
+        f"Best {summary['evaluated_on']} accuracy {summary['best_accuracy']:.2%} "
+        f"(epoch {summary['best_epoch']}); test accuracy after the last epoch "
+        f"{summary['final_test_accuracy']:.2%}; {summary['seconds_per_epoch']:.2f} s per epoch"
     )
     if arguments.save:
         cost = "CrossEntropyCost" if arguments.loss == "bce" else "QuadraticCost"
