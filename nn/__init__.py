@@ -10,6 +10,8 @@ Rows are examples; weights are (out_features, in_features).
 """
 
 from . import data
+from .backprop_report import BackpropReport, verify_backprop
+from .check import CheckResult, check_backprop
 from .functional import affine, relu, sigmoid, softmax, tanh
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .manual_backprop import Backprop, manual_backprop
@@ -22,6 +24,8 @@ __all__ = [
     "History",
     "MLP",
     "Backprop",
+    "BackpropReport",
+    "CheckResult",
     "SGD",
     "Linear",
     "Module",
@@ -32,6 +36,7 @@ __all__ = [
     "affine",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "check_backprop",
     "cross_entropy",
     "data",
     "evaluate",
@@ -45,4 +50,5 @@ __all__ = [
     "sigmoid",
     "softmax",
     "tanh",
+    "verify_backprop",
 ]
