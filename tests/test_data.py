@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nn import data
+from nn import data, download
 from nn.data import (
     FILES,
     DownloadError,
@@ -52,7 +52,7 @@ def isolated_lookup(tmp_path, monkeypatch):
     monkeypatch.delenv("MNIST_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(data, "RETRY_PAUSE_S", 0.0)
+    monkeypatch.setattr(download, "RETRY_PAUSE_S", 0.0)
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
