@@ -7,6 +7,7 @@ y.backward()          # x.grad == 2 * x.data
 """
 
 from .anomaly import AnomalyError
+from .draw import draw_graph
 from .engine import backpropagate, grad, sum_to_shape, topological_order
 from .function import Op
 from .gradcheck import GradcheckError, gradcheck, numerical_gradient
@@ -23,6 +24,7 @@ __all__ = [
     "backpropagate",
     "concatenate",
     "detect_anomaly",
+    "draw_graph",
     "enable_grad",
     "grad",
     "gradcheck",

@@ -12,6 +12,7 @@ Rows are examples; weights are (out_features, in_features).
 from . import data
 from .backprop_report import BackpropReport, verify_backprop
 from .check import CheckResult, check_backprop
+from .draw import draw_model_graph, draw_network
 from .functional import affine, relu, sigmoid, softmax, tanh
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .manual_backprop import Backprop, manual_backprop
@@ -39,6 +40,8 @@ __all__ = [
     "check_backprop",
     "cross_entropy",
     "data",
+    "draw_model_graph",
+    "draw_network",
     "evaluate",
     "fit",
     "load",

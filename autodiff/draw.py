@@ -1,0 +1,587 @@
+"""Pictures of the computation graph: `draw_graph` turns a tensor's history into Graphviz DOT.
+
+One node per tensor and per op, or with expand=True one per scalar and per scalar operation,
+coloured by role and by gradient health. The graph is read through `topological_order` only.
+Knows nothing of nn: callers pass parameter names, tensor names and groups in, and register
+rules for their own ops with `register_expansion`. graphviz is imported on first use.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import shutil
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import ops
+from .engine import topological_order
+from .function import Op
+from .tensor import Tensor
+
+if TYPE_CHECKING:
+    import graphviz
+
+INSTALL_DOT = (
+    "rendering needs Graphviz's `dot` program, which is not on PATH. Install it with "
+    "`sudo apt-get install graphviz` (Debian/Ubuntu) or `brew install graphviz` (macOS), see "
+    "https://graphviz.org/download/ for others. Without it the DOT text is in graph.source"
+)
+
+# Fill colours by kind of node; a gradient problem overrides the role colour.
+COLOURS = {
+    "parameter": "#a9cdf5",
+    "input": "#bfe5b4",
+    "output": "#ffe066",
+    "intermediate": "#ffffff",
+    "operation": "#eeeeee",
+    "group": "#e3d9f2",
+    "nonfinite": "#ff5c5c",
+    "zero": "#a6a6a6",
+    "dead": "#ff9933",
+}
+LEGEND = {
+    "parameter": "parameter",
+    "input": "input (leaf, not a parameter)",
+    "output": "output (root)",
+    "intermediate": "intermediate",
+    "operation": "operation",
+    "group": "group, drawn as one box",
+    "nonfinite": "grad has NaN or Inf",
+    "zero": "grad is zero everywhere",
+    "dead": "dead units: some get zero grad",
+}
+PROBLEMS = ("nonfinite", "zero", "dead")  # worst first
+COMMUTATIVE = (ops.Add, ops.Mul, ops.Maximum, ops.Minimum)
+SYMBOLS = {"Add": "+", "Sub": "−", "Mul": "×", "Div": "÷", "Neg": "−", "Sigmoid": "σ", "Sum": "+"}
+
+
+def draw_graph(
+    root: Tensor,
+    params: Mapping[str, Tensor] | Iterable[tuple[str, Tensor]] | None = None,
+    names: Mapping[str, Tensor] | Iterable[tuple[str, Tensor]] | None = None,
+    group: Mapping[str, Any] | Iterable[tuple[str, Any]] | bool | None = None,
+    expand: bool = False,
+    collapse: bool = False,
+    max_nodes: int = 150,
+    large: int = 8,
+    legend: bool = True,
+    rankdir: str = "LR",
+) -> graphviz.Digraph:
+    """The graph of everything root depends on, as a graphviz.Digraph (see `render`).
+
+    params: name -> parameter (a dict, or pairs such as model.named_parameters()); names:
+    name -> any other tensor. group: group name -> tensors, each group drawn in a box (an op
+    joins its output's box), or True to group parameters by name prefix ("layers.0.weight"
+    goes to "layers.0", with the outputs of the ops using it); collapse=True draws each
+    group as one node. expand=True draws one node per scalar, micrograd style, for tiny
+    graphs. Tensors of more than `large` elements show summary statistics, not values.
+    Past max_nodes nodes it raises ValueError rather than draw an unreadable picture.
+    """
+    if not isinstance(root, Tensor):
+        raise TypeError(f"draw_graph draws the history of a Tensor, got {type(root).__name__}")
+    order = topological_order([root])
+    context = _Context(root, order, params, names, group, large)
+    if collapse and not context.groups:
+        raise ValueError("collapse=True draws each group as one node: pass group= as well")
+    if not (expand or collapse):
+        # Counted before any label is made: a 100,000-op graph is refused at once.
+        count = len(order) + sum(tensor.op is not None for tensor in order)
+        if count > max_nodes:
+            raise ValueError(_too_many(count, max_nodes, expand))
+    picture = (
+        _scalar_picture(order, context, max_nodes) if expand else _tensor_picture(order, context)
+    )
+    if collapse:
+        picture = picture.collapsed()
+    if len(picture.nodes) > max_nodes:
+        raise ValueError(_too_many(len(picture.nodes), max_nodes, expand))
+    return picture.digraph(legend, rankdir)
+
+
+def render(graph: graphviz.Digraph, path: str | Path, format: str | None = None) -> Path:
+    """Write graph to path in format (default: the path's suffix, else svg) with Graphviz's dot."""
+    path = Path(path)
+    _require_dot()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(graph.pipe(format=format or path.suffix.lstrip(".") or "svg"))
+    return path
+
+
+def digraph(**attributes) -> graphviz.Digraph:
+    """A graphviz.Digraph whose .pipe and .render say how to install dot when it is missing."""
+    return _digraph_class()(**attributes)
+
+
+def _require_dot() -> None:
+    if shutil.which("dot") is None:
+        raise RuntimeError(INSTALL_DOT)
+
+
+@functools.cache
+def _digraph_class() -> type:
+    try:
+        import graphviz
+    except ModuleNotFoundError as error:
+        raise ModuleNotFoundError(
+            "drawing graphs needs the graphviz Python package: pip install graphviz "
+            "(and Graphviz's dot program to render the pictures)"
+        ) from error
+
+    class Digraph(graphviz.Digraph):
+        def pipe(self, *args, **kwargs):
+            _require_dot()
+            return super().pipe(*args, **kwargs)
+
+        def render(self, *args, **kwargs):
+            _require_dot()
+            return super().render(*args, **kwargs)
+
+    return Digraph
+
+
+def _too_many(count: int, max_nodes: int, expand: bool) -> str:
+    if expand:
+        return (
+            f"draw_graph(expand=True) draws one node per scalar, and this graph needs at least "
+            f"{count} nodes (max_nodes={max_nodes}): expanded pictures are for tiny networks "
+            "such as [2, 1, 2] on one example. Draw it per tensor (expand=False), shrink the "
+            "network or the batch, or raise max_nodes."
+        )
+    return (
+        f"draw_graph: this graph has {count} nodes (max_nodes={max_nodes}), too many to read. "
+        "Pass group= with collapse=True to draw each group (such as a layer; for an nn model "
+        "see nn.draw_model_graph) as one box, draw a smaller part of the graph by calling "
+        "draw_graph on an intermediate tensor, or raise max_nodes."
+    )
+
+
+# ---------------------------------------------------------------- what is known about tensors
+
+
+def _pairs(items, what: str) -> list[tuple[str, Any]]:
+    pairs = list(items.items() if isinstance(items, Mapping) else items or ())
+    if not all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in pairs):
+        raise TypeError(f"{what} takes a dict name -> value or (name, value) pairs")
+    return pairs
+
+
+class _Context:
+    """Names, roles and groups of the tensors of one drawing."""
+
+    def __init__(self, root, order, params, names, group, large: int):
+        self.root, self.large = root, large
+        self.params = {t: n for n, t in reversed(_pairs(params, "params"))}
+        self.names = {t: n for n, t in reversed(_pairs(names, "names"))}
+        self.implicit_params = params is None
+        self.groups: dict[Tensor, str] = {}
+        if group is True:
+            group = self._groups_by_prefix(order)
+        for group_name, members in _pairs(group, "group"):
+            for tensor in [members] if isinstance(members, Tensor) else members:
+                if not isinstance(tensor, Tensor):
+                    raise TypeError(
+                        f"group {group_name!r} holds a {type(tensor).__name__}: "
+                        "groups map a name to tensors"
+                    )
+                self.groups.setdefault(tensor, group_name)
+        in_graph = set(order)
+        self.groups = {t: g for t, g in self.groups.items() if t in in_graph}
+
+    def _groups_by_prefix(self, order) -> dict[str, list[Tensor]]:
+        groups = {}
+        for tensor, name in self.params.items():
+            if "." in name:
+                groups.setdefault(name.rsplit(".", 1)[0], []).append(tensor)
+        owner = {t: g for g, members in groups.items() for t in members}
+        for tensor in order:
+            used = [owner[t] for t in tensor.inputs if t in owner and t.op is None]
+            if used and tensor not in owner:
+                owner[tensor] = used[0]
+                groups[used[0]].append(tensor)
+        return groups
+
+    def name(self, tensor: Tensor) -> str | None:
+        return self.params.get(tensor) or self.names.get(tensor) or tensor.name
+
+    def is_parameter(self, tensor: Tensor) -> bool:
+        """Named in params or, when none are given, any leaf that requires a gradient."""
+        trainable = self.implicit_params and tensor.is_leaf and tensor.requires_grad
+        return tensor in self.params or trainable
+
+    def role(self, tensor: Tensor) -> str:
+        if tensor is self.root:
+            return "output"
+        if self.is_parameter(tensor):
+            return "parameter"
+        return "input" if tensor.is_leaf else "intermediate"
+
+    def problem(self, tensor: Tensor) -> tuple[str | None, str | None]:
+        """The worst gradient problem of tensor and a line saying so, or (None, None)."""
+        grad = tensor.grad
+        if grad is None:
+            return None, None
+        if not np.all(np.isfinite(grad)):
+            return "nonfinite", None
+        if not np.any(grad):
+            return "zero", None
+        if grad.ndim == 0:
+            return None, None
+        # A unit is a neuron: axis 0 of a weight (out_features, in_features), the last axis of
+        # activations (batch, features); it is dead when none of its entries gets a gradient.
+        unit_axis = 0 if self.is_parameter(tensor) else grad.ndim - 1
+        others = tuple(a for a in range(grad.ndim) if a != unit_axis)
+        dead = int(np.sum(~np.any(grad, axis=others)))
+        units = grad.shape[unit_axis]
+        return ("dead", f"grad zero for {dead} of {units} units") if dead else (None, None)
+
+
+# ---------------------------------------------------------------- labels
+
+
+def _number(value) -> str:
+    return f"{value:.4g}"
+
+
+def _escape(line: str) -> str:
+    return line.replace("\\", "\\\\")
+
+
+def _array_lines(what: str, array: np.ndarray, large: int) -> list[str]:
+    if array.size <= large:
+        text = np.array2string(
+            np.asarray(array), separator=", ", max_line_width=48, formatter={"all": _number}
+        )
+        lines = text.split("\n")
+        return [f"{what} {lines[0]}"] + [" " * len(what) + line for line in lines[1:]]
+    finite = array[np.isfinite(array)]
+    lines = []
+    if finite.size:
+        mean, std, low, high = finite.mean(), finite.std(), finite.min(), finite.max()
+        norm = np.sqrt(np.sum(np.square(finite, dtype=np.float64)))
+        lines += [
+            f"{what} mean {_number(mean)}  std {_number(std)}",
+            f"{' ' * len(what)} min {_number(low)}  max {_number(high)}  norm {_number(norm)}",
+        ]
+    if finite.size < array.size:
+        nans = int(np.isnan(array).sum())
+        lines.append(f"{what} has {nans} NaN, {array.size - finite.size - nans} Inf")
+    return lines
+
+
+def _shape_text(shape: tuple) -> str:
+    return "scalar" if shape == () else str(shape)
+
+
+def _tensor_label(tensor: Tensor, context: _Context, note: str | None) -> str:
+    name = context.name(tensor)
+    title = f"{_escape(name)}\\n" if name else ""
+    lines = [f"{_shape_text(tensor.shape)} {tensor.dtype}"]
+    lines += _array_lines("data", tensor.data, context.large)
+    if tensor.grad is not None:
+        lines += _array_lines("grad", tensor.grad, context.large)
+    lines += [note] if note else []
+    return title + "".join(_escape(line) + "\\l" for line in lines)
+
+
+def _setting(value, large: int) -> str:
+    if isinstance(value, np.ndarray):
+        if value.size <= large:
+            return np.array2string(value, separator=",", formatter={"all": _number})
+        return f"({_shape_text(value.shape)} {value.dtype} array)"
+    if isinstance(value, slice):
+        parts = [value.start, value.stop] + ([value.step] if value.step is not None else [])
+        return ":".join("" if p is None else str(p) for p in parts)
+    if isinstance(value, tuple) and any(isinstance(v, slice) for v in value):
+        return "(" + ", ".join(_setting(v, large) for v in value) + ")"
+    if isinstance(value, float):
+        return _number(value)
+    text = repr(value)
+    return text if len(text) <= 32 else text[:29] + "..."
+
+
+def _op_label(op: Op, large: int) -> str:
+    """The op's name and its settings that differ from nothing: `Sum axis=(1,)`."""
+    settings = [
+        f"{key}={_setting(value, large)}"
+        for key, value in op.attributes().items()
+        if value is not None and value is not False
+    ]
+    return _escape(" ".join([op.name] + settings))
+
+
+@functools.cache
+def _input_names(op_class: type) -> tuple[tuple[str, ...], str]:
+    """The names of forward's parameters (x, y; x, weight, bias) and of its *args, if any."""
+    parameters = list(inspect.signature(op_class.forward).parameters.values())[1:]
+    fixed = tuple(p.name for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD)
+    star = next((p.name for p in parameters if p.kind is p.VAR_POSITIONAL), "input")
+    return fixed, star
+
+
+def _edge_labels(op: Op, inputs) -> list[str | None]:
+    """Input names where order matters or an input repeats (x * x draws two labelled edges)."""
+    repeated = len(set(inputs)) < len(inputs)
+    if len(inputs) < 2 or (isinstance(op, COMMUTATIVE) and not repeated):
+        return [None] * len(inputs)
+    fixed, star = _input_names(type(op))
+    return [fixed[i] if i < len(fixed) else f"{star}[{i - len(fixed)}]" for i in range(len(inputs))]
+
+
+# ---------------------------------------------------------------- the picture, before graphviz
+
+
+class _Picture:
+    """Nodes (id -> label, kind, group, brief) and edges, turned into a Digraph at the end."""
+
+    def __init__(self):
+        self.nodes: dict[str, dict] = {}
+        self.edges: list[tuple[str, str, str | None]] = []
+
+    def node(self, node_id: str, label: str, kind: str, group=None, brief=None) -> str:
+        self.nodes[node_id] = dict(label=label, kind=kind, group=group, brief=brief)
+        return node_id
+
+    def edge(self, tail: str, head: str, label: str | None = None) -> None:
+        self.edges.append((tail, head, label))
+
+    def collapsed(self) -> _Picture:
+        """The same picture with each group as one node, its edges merged."""
+        picture, members, owner = _Picture(), {}, {}
+        for node_id, node in self.nodes.items():
+            if node["group"] is None:
+                picture.nodes[node_id] = node
+                continue
+            nodes = members.setdefault(node["group"], [])
+            nodes.append(node)
+            owner[node_id] = f"group{list(members).index(node['group'])}"
+        for index, (name, nodes) in enumerate(members.items()):
+            kinds = {n["kind"] for n in nodes}
+            kind = next((p for p in PROBLEMS if p in kinds), "group")
+            briefs = [_escape(n["brief"]) for n in nodes if n["brief"]]
+            label = f"{_escape(name)}\\n" + "".join(b + "\\l" for b in briefs)
+            picture.node(f"group{index}", label, kind)
+        seen = set()
+        for tail, head, label in self.edges:
+            tail, head = owner.get(tail, tail), owner.get(head, head)
+            if tail != head and (tail, head) not in seen:
+                seen.add((tail, head))
+                picture.edge(tail, head, None if tail.startswith("group") else label)
+        return picture
+
+    def digraph(self, legend: bool, rankdir: str) -> graphviz.Digraph:
+        font = {"fontname": "Helvetica", "fontsize": "10"}
+        graph = digraph(
+            graph_attr={"rankdir": rankdir, "nodesep": "0.15", "ranksep": "0.3", **font},
+            node_attr=font,
+            edge_attr={"fontname": "Helvetica", "fontsize": "9", "color": "#555555"},
+        )
+        clusters: dict[str, list[str]] = {}
+        for node_id, node in self.nodes.items():
+            if node["group"] is None:
+                graph.node(node_id, node["label"], **_node_style(node))
+            else:
+                clusters.setdefault(node["group"], []).append(node_id)
+        for index, (name, node_ids) in enumerate(clusters.items()):
+            with graph.subgraph(name=f"cluster_{index}") as box:
+                box.attr(label=_escape(name), style="rounded,dashed", color="#7a62a8")
+                for node_id in node_ids:
+                    node = self.nodes[node_id]
+                    box.node(node_id, node["label"], **_node_style(node))
+        for tail, head, label in self.edges:
+            graph.edge(tail, head, **({"label": label} if label else {}))
+        if legend:
+            kinds = {node["kind"] for node in self.nodes.values()}
+            rows = "".join(
+                f'<TR><TD BGCOLOR="{COLOURS[k]}">{text}</TD></TR>'
+                for k, text in LEGEND.items()
+                if k in kinds
+            )
+            table = f'<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="2">{rows}</TABLE>'
+            graph.node("legend", f"<{table}>", shape="plaintext")
+        return graph
+
+
+def _node_style(node: dict) -> dict[str, str]:
+    kind, label = node["kind"], node["label"]
+    style = {"shape": "box", "style": "filled", "fillcolor": COLOURS[kind]}
+    if kind == "operation":
+        # Scalar operations (+, ×, σ) as small circles, named ops as ellipses.
+        if len(label) <= 2:
+            style.update(shape="circle", margin="0.02", fontsize="14")
+        else:
+            style.update(shape="ellipse", margin="0.05")
+    if kind in PROBLEMS:
+        style["penwidth"] = "2"
+    return style
+
+
+# ---------------------------------------------------------------- one node per tensor
+
+
+def _tensor_picture(order: list[Tensor], context: _Context) -> _Picture:
+    picture = _Picture()
+    ids = {tensor: f"t{i}" for i, tensor in enumerate(order)}
+    for i, tensor in enumerate(order):
+        problem, note = context.problem(tensor)
+        group, name = context.groups.get(tensor), context.name(tensor)
+        brief = f"{name} {_shape_text(tensor.shape)}" if name else None
+        label = _tensor_label(tensor, context, note)
+        picture.node(ids[tensor], label, problem or context.role(tensor), group, brief)
+        if tensor.op is not None:
+            op = tensor.op
+            picture.node(f"op{i}", _op_label(op, context.large), "operation", group, op.name)
+            for source, label in zip(op.inputs, _edge_labels(op, op.inputs)):
+                picture.edge(ids[source], f"op{i}", label)
+            picture.edge(f"op{i}", ids[tensor])
+    return picture
+
+
+# ---------------------------------------------------------------- one node per scalar
+
+
+class ScalarGraph:
+    """The builder behind expand=True: one node per scalar value and per scalar operation.
+
+    An expansion rule gets this builder, the op, its inputs' scalars (object arrays of node
+    ids shaped like the inputs) and the output tensor, and returns the output's scalars.
+    """
+
+    def __init__(self, picture: _Picture, context: _Context):
+        self.picture, self.context = picture, context
+        self.data: dict[str, float] = {}
+        self.grad: dict[str, float | None] = {}
+        self.group: dict[str, str | None] = {}
+
+    def values(self, tensor: Tensor) -> np.ndarray:
+        """A node per element of tensor, labelled `name[i,j]`, its data and its grad."""
+        ids = np.empty(tensor.shape, dtype=object)
+        name, role = self.context.name(tensor), self.context.role(tensor)
+        group = self.context.groups.get(tensor)
+        for index in np.ndindex(tensor.shape):
+            grad = None if tensor.grad is None else tensor.grad[index]
+            suffix = "[" + ",".join(map(str, index)) + "]" if index else ""
+            label = name + suffix if name else None
+            ids[index] = self.value(tensor.data[index], grad, label, role, group)
+        return ids
+
+    def value(self, data, grad, name: str | None, role: str, group: str | None) -> str:
+        node_id = f"s{len(self.picture.nodes)}"
+        lines = ([_escape(name) + "\\n"] if name else []) + [f"data {_number(data)}\\l"]
+        lines += [] if grad is None else [f"grad {_number(grad)}\\l"]
+        problem = None
+        if grad is not None and not np.isfinite(grad):
+            problem = "nonfinite"
+        elif grad is not None and grad == 0:
+            problem = "zero"
+        self.data[node_id], self.grad[node_id], self.group[node_id] = data, grad, group
+        return self.picture.node(node_id, "".join(lines), problem or role, group, name)
+
+    def operation(self, label: str, inputs, outputs, input_names=None) -> None:
+        """One operation node from the input scalars to the output scalar(s)."""
+        outputs = [outputs] if isinstance(outputs, str) else list(outputs)
+        node_id = self.picture.node(
+            f"f{len(self.picture.nodes)}", label, "operation", self.group[outputs[0]]
+        )
+        for source, name in zip(inputs, input_names or [None] * len(inputs)):
+            self.picture.edge(source, node_id, name)
+        for target in outputs:
+            self.picture.edge(node_id, target)
+
+    def dot(self, rows: np.ndarray, weights: np.ndarray, bias, output: np.ndarray) -> None:
+        """output[i, j] = sum_k rows[i, k] * weights[j, k] (+ bias[j]), product by product."""
+        for (i, j), target in np.ndenumerate(output):
+            if rows.shape[1] == 1 and bias is None:
+                self.operation("×", [rows[i, 0], weights[j, 0]], target)
+                continue
+            products = []
+            for a, w in zip(rows[i], weights[j]):
+                # d(sum)/d(product) = 1: each product carries the gradient of the sum.
+                data, group = self.data[a] * self.data[w], self.group[target]
+                products.append(self.value(data, self.grad[target], None, "intermediate", group))
+                self.operation("×", [a, w], products[-1])
+            self.operation("+", products + ([] if bias is None else [bias[j]]), target)
+
+
+def _expand_elementwise(graph: ScalarGraph, op: Op, inputs, out: Tensor) -> np.ndarray:
+    output = graph.values(out)
+    spread = [np.broadcast_to(ids, out.shape) for ids in inputs]
+    label = SYMBOLS.get(op.name) or _op_label(op, graph.context.large).lower()
+    for index in np.ndindex(out.shape):
+        scalars = [ids[index] for ids in spread]
+        graph.operation(label, scalars, output[index], _edge_labels(op, scalars))
+    return output
+
+
+def _expand_reduction(graph: ScalarGraph, op: Op, inputs, out: Tensor) -> np.ndarray:
+    (ids,) = inputs
+    output = graph.values(out)
+    axes = tuple(range(ids.ndim)) if op.axis is None else op.axis
+    rows = np.moveaxis(ids, axes, tuple(range(-len(axes), 0))).reshape(output.size, -1)
+    label = SYMBOLS.get(op.name) or op.name.lower()
+    for row, target in zip(rows, output.flat):
+        graph.operation(label, list(row), target)
+    return output
+
+
+def _expand_matmul(graph: ScalarGraph, op: Op, inputs, out: Tensor) -> np.ndarray:
+    x, y = inputs
+    if x.ndim > 2 or y.ndim > 2:
+        return _expand_block(graph, op, inputs, out)
+    output = graph.values(out)
+    rows, weights = x.reshape(-1, x.shape[-1]), y.reshape(x.shape[-1], -1).T
+    graph.dot(rows, weights, None, output.reshape(rows.shape[0], weights.shape[0]))
+    return output
+
+
+def _expand_alias(graph: ScalarGraph, op: Op, inputs, out: Tensor) -> np.ndarray:
+    """Reshapes, transposes and indexing move scalars around: the output's are the input's."""
+    return np.array(op.forward(*inputs), dtype=object)
+
+
+def _expand_block(graph: ScalarGraph, op: Op, inputs, out: Tensor) -> np.ndarray:
+    """Any other op: one node from all input scalars to all output scalars."""
+    output = graph.values(out)
+    sources = list(dict.fromkeys(s for ids in inputs for s in ids.flat))
+    graph.operation(_op_label(op, graph.context.large), sources, list(output.flat))
+    return output
+
+
+EXPANSIONS: dict[type, Callable] = {
+    **dict.fromkeys(
+        (ops.Add, ops.Sub, ops.Mul, ops.Div, ops.Pow, ops.Maximum, ops.Minimum, ops.Where)
+        + (ops.Neg, ops.PowConst, ops.Exp, ops.Log, ops.Sqrt, ops.Abs, ops.Tanh, ops.Sigmoid)
+        + (ops.Relu, ops.Clip),
+        _expand_elementwise,
+    ),
+    **dict.fromkeys((ops.Sum, ops.Mean, ops.Max, ops.Min, ops.LogSumExp), _expand_reduction),
+    **dict.fromkeys(
+        (ops.Reshape, ops.Transpose, ops.BroadcastTo, ops.Index, ops.Concatenate, ops.Stack),
+        _expand_alias,
+    ),
+    ops.MatMul: _expand_matmul,
+}
+
+
+def register_expansion(op_class: type, rule: Callable) -> None:
+    """Draw op_class scalar by scalar with rule(graph, op, inputs, out) under expand=True."""
+    EXPANSIONS[op_class] = rule
+
+
+def _scalar_picture(order: list[Tensor], context: _Context, max_nodes: int) -> _Picture:
+    scalars = sum(tensor.size for tensor in order)
+    if scalars > max_nodes:
+        raise ValueError(_too_many(scalars, max_nodes, expand=True))
+    graph = ScalarGraph(_Picture(), context)
+    ids: dict[Tensor, np.ndarray] = {}
+    for tensor in order:
+        if tensor.op is None:
+            ids[tensor] = graph.values(tensor)
+        else:
+            rule = next((EXPANSIONS[c] for c in type(tensor.op).__mro__ if c in EXPANSIONS), None)
+            inputs = [ids[t] for t in tensor.op.inputs]
+            ids[tensor] = (rule or _expand_block)(graph, tensor.op, inputs, tensor)
+    return graph.picture
