@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from autodiff import Tensor, topological_order
-from autodiff.draw import COLOURS, ScalarGraph, digraph, draw_graph, register_expansion
+from autodiff.draw import COLOURS, digraph, draw_graph
+from autodiff.draw_scalars import ScalarGraph, register_expansion
 
 from .functional import Affine
 from .module import MLP, Module
