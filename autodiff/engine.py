@@ -88,7 +88,8 @@ def _seed(root: Tensor, grad, caller: str) -> np.ndarray:
                 f"scalar with respect to it: pass np.ones({root.shape}) for the gradient of its "
                 "sum, or reduce it first with .sum() or .mean()"
             )
-        return np.ones(root.shape, dtype=root.dtype)
+        # d root / d root = 1 (np.ones is a Python-level function, several times slower).
+        return np.array(1, dtype=root.data.dtype).reshape(root.data.shape)
     seed = np.array(getattr(grad, "data", grad), dtype=root.dtype)
     if seed.shape != root.shape:
         raise ValueError(f"{caller}: grad has shape {seed.shape}, expected {root.shape}")

@@ -192,7 +192,11 @@ class Sigmoid(Op):
         return z
 
     def backward(self, grad_out, x, z):
-        return (grad_out * z * (1 - z),)
+        # Built in place in one fresh array (on Tensors, *= records a Mul as usual).
+        dx = 1 - z
+        dx *= z
+        dx *= grad_out
+        return (dx,)
 
 
 class Relu(Op):

@@ -23,11 +23,12 @@ class Affine(Op):
     def backward(self, grad_out, x, weight, bias, z):
         need_x, need_weight, need_bias = self.needs_input_grad
         # Batch axes folded into one, so the rules below are plain matrix products.
-        g = grad_out.reshape((-1, grad_out.shape[-1]))
+        g = grad_out if grad_out.ndim == 2 else grad_out.reshape((-1, grad_out.shape[-1]))
+        rows = x if x.ndim == 2 else x.reshape((-1, x.shape[-1]))
         dx = grad_out @ weight if need_x else None
-        # (x^T g)^T has the memory layout of a weight stored column-major (see Linear):
-        # the SGD update then runs over contiguous memory.
-        dweight = (x.reshape((-1, x.shape[-1])).T @ g).T if need_weight else None
+        # g^T x comes out row-major, the layout of the weight (see Linear): the SGD update
+        # then runs over contiguous memory.
+        dweight = g.T @ rows if need_weight else None
         dbias = g.sum(axis=0) if need_bias else None
         return dx, dweight, dbias
 

@@ -46,7 +46,16 @@ class Module:
                     yield from item.named_parameters(full + ".")
 
     def parameters(self) -> list[Parameter]:
-        return [p for _, p in self.named_parameters()]
+        """The parameters in named_parameters() order, found by the same walk without building
+        names: model.zero_grad() runs on every training step."""
+        found = []
+        for value in vars(self).values():
+            for item in value if isinstance(value, (list, tuple)) else (value,):
+                if isinstance(item, Parameter):
+                    found.append(item)
+                elif isinstance(item, Module):
+                    found += item.parameters()
+        return found
 
     def zero_grad(self) -> None:
         for p in self.parameters():
@@ -111,9 +120,10 @@ class Linear(Module):
             raise ValueError(f"unknown init {init!r}: expected one of {sorted(INITIALIZERS)}")
         self.in_features, self.out_features = in_features, out_features
         weight, bias = INITIALIZERS[init](np.random.default_rng(seed), in_features, out_features)
-        # Stored column-major: the weight gradient is produced in that layout (see Affine), so
-        # the update w -= lr * grad walks both arrays in the same contiguous order.
-        self.weight = Parameter(np.asfortranarray(weight, dtype=dtype))
+        # Stored row-major, the layout of the weight gradient g^T x (see Affine), so the update
+        # w -= lr * grad walks both arrays in the same contiguous order. (Measured faster than
+        # column-major with OpenBLAS at batch sizes 10 and 100, notably for g @ W.)
+        self.weight = Parameter(np.ascontiguousarray(weight, dtype=dtype))
         self.bias = Parameter(bias.astype(dtype))
 
     def forward(self, x) -> Tensor:
@@ -121,7 +131,8 @@ class Linear(Module):
         return affine(x, self.weight, self.bias)
 
     def check_input(self, x) -> None:
-        shape = np.shape(x)
+        # x.shape directly where it exists: np.shape on a Tensor goes through numpy's dispatch.
+        shape = x.shape if isinstance(x, (Tensor, np.ndarray)) else np.shape(x)
         if shape[-1:] == (self.in_features,) and len(shape) <= 2:
             return
         expected = f"(batch, {self.in_features}) or ({self.in_features},)"

@@ -1,0 +1,152 @@
+"""The implementations that benchmarks/speed.py compares, each built from the same weights.
+
+The hand-written numpy baseline (baseline.py), the engine through its public API, and
+PyTorch when it can be imported; plus the cases (network, cost, learning rate) and the data.
+"""
+
+from __future__ import annotations
+
+import gzip
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent), str(HERE)]  # the checkout's engine, and baseline.py
+
+from baseline import MatrixBackprop  # noqa: E402
+
+import nn  # noqa: E402
+
+
+@dataclass
+class Case:
+    title: str
+    sizes: list[int]
+    cost: str  # "quadratic" or "cross_entropy", as in baseline.COSTS
+    lr: float
+    examples: int
+    quick_examples: int
+
+
+CASES = {
+    "mse30": Case("[784, 30, 10], quadratic cost, lr 3.0", [784, 30, 10], "quadratic", 3.0,
+                  50_000, 5_000),
+    "ce100": Case("[784, 100, 10], cross-entropy, lr 0.5", [784, 100, 10], "cross_entropy", 0.5,
+                  50_000, 5_000),
+    "large": Case("[784, 1000, 1000, 10], quadratic cost, lr 0.5", [784, 1000, 1000, 10],
+                  "quadratic", 0.5, 5_000, 500),
+}  # fmt: skip
+LOSSES = {"quadratic": nn.mse_loss, "cross_entropy": nn.binary_cross_entropy}
+DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "mnist"
+
+
+# ---------------------------------------------------------------- data and the training loop
+
+
+def load_mnist(data_dir: Path, count: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """(pixels in [0, 1] as float64, one-hot labels, description): the first `count`
+    training images, read straight from the IDX files; random data if they are missing."""
+    images = data_dir / "train-images-idx3-ubyte.gz"
+    labels = data_dir / "train-labels-idx1-ubyte.gz"
+    if not (images.exists() and labels.exists()):
+        rng = np.random.default_rng(0)
+        digits = rng.integers(0, 10, count)
+        return rng.random((count, 784)), np.eye(10)[digits], "random data (MNIST not found)"
+    with gzip.open(images) as f:  # 16-byte header, then uint8 pixels
+        pixels = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)[:count]
+    with gzip.open(labels) as f:  # 8-byte header, then uint8 labels
+        digits = np.frombuffer(f.read(), np.uint8, offset=8)[:count]
+    return pixels / 255.0, np.eye(10)[digits], f"MNIST training images from {data_dir}"
+
+
+def train_epoch(model, optimizer, loss_fn, x, y, batches) -> None:
+    """The training loop exactly as a user writes it; the same code drives nn and PyTorch."""
+    for idx in batches:
+        xb, yb = x[idx], y[idx]
+        loss = loss_fn(model(xb), yb)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
+def import_torch(site: str | None):
+    """torch if it can be imported (optionally from another environment's site-packages)."""
+    if site:
+        sys.path.append(site)
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+# ---------------------------------------------------------------- candidates
+
+
+class Candidates:
+    """Builds each implementation from the same initial state; `make(name)` gives a fresh one
+    as (run one epoch, final weights as arrays (out, in) and biases)."""
+
+    def __init__(self, case: Case, dtype, x, y, batches, torch=None):
+        self.case, self.dtype, self.x, self.y, self.batches = case, dtype, x, y, batches
+        self.initial = nn.MLP(case.sizes, seed=0, dtype=dtype).state_dict()
+        self.torch = torch
+        if torch is not None:
+            self.torch_x, self.torch_y = torch.from_numpy(x), torch.from_numpy(y)
+            self.torch_batches = [torch.from_numpy(idx) for idx in batches]
+
+    def names(self) -> list[str]:
+        return ["baseline", "autodiff"] + (["pytorch"] if self.torch is not None else [])
+
+    def initial_weights(self) -> tuple[list, list]:
+        layers = range(len(self.case.sizes) - 1)
+        weights = [self.initial[f"layers.{i}.weight"] for i in layers]
+        return weights, [self.initial[f"layers.{i}.bias"] for i in layers]
+
+    def make(self, name: str):
+        return getattr(self, f"_make_{name}")()
+
+    def _make_baseline(self):
+        weights, biases = self.initial_weights()
+        net = MatrixBackprop(weights, biases, self.case.cost, self.case.lr, self.dtype)
+        return lambda: net.train_epoch(self.x, self.y, self.batches), lambda: net.weights
+
+    def _make_autodiff(self):
+        model = nn.MLP(self.case.sizes, seed=0, dtype=self.dtype)
+        model.load_state_dict(self.initial)
+        optimizer = nn.SGD(model.parameters(), lr=self.case.lr)
+        loss_fn = LOSSES[self.case.cost]
+
+        def run():
+            train_epoch(model, optimizer, loss_fn, self.x, self.y, self.batches)
+
+        return run, lambda: [layer.weight.data for layer in model.layers]
+
+    def _make_pytorch(self):
+        torch = self.torch
+        dtype = torch.float64 if self.dtype == np.float64 else torch.float32
+        layers = []
+        for weight, bias in zip(*self.initial_weights()):
+            linear = torch.nn.Linear(weight.shape[1], weight.shape[0], dtype=dtype)
+            with torch.no_grad():
+                linear.weight.copy_(torch.from_numpy(weight))
+                linear.bias.copy_(torch.from_numpy(bias))
+            layers += [linear, torch.nn.Sigmoid()]
+        model = torch.nn.Sequential(*layers)
+        optimizer = torch.optim.SGD(model.parameters(), lr=self.case.lr)
+        if self.case.cost == "quadratic":
+
+            def loss_fn(a, y):
+                return 0.5 * ((a - y) ** 2).sum() / len(a)
+        else:
+
+            def loss_fn(a, y):
+                return torch.nn.functional.binary_cross_entropy(a, y, reduction="sum") / len(a)
+
+        def run():
+            train_epoch(model, optimizer, loss_fn, self.torch_x, self.torch_y, self.torch_batches)
+
+        return run, lambda: [m.weight.detach().numpy() for m in model if hasattr(m, "weight")]

@@ -1,0 +1,65 @@
+"""Profile the engine's training step: where the time of `python benchmarks/speed.py` goes.
+
+    python benchmarks/profile_step.py                       # mse30, batch 10, float64
+    python benchmarks/profile_step.py --case ce100 --batch-size 100 --tool cprofile
+
+Uses pyinstrument when installed (a dev tool: pip install pyinstrument), else cProfile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import sys
+from pathlib import Path
+
+import numpy as np
+from candidates import CASES, DEFAULT_DATA, LOSSES, load_mnist, train_epoch
+
+import nn
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", default="mse30", choices=list(CASES))
+    parser.add_argument("--batch-size", type=int, default=10)
+    parser.add_argument("--dtype", default="float64")
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--tool", choices=["pyinstrument", "cprofile"], default="pyinstrument")
+    parser.add_argument("--data-dir", default=str(DEFAULT_DATA))
+    args = parser.parse_args(argv)
+
+    case = CASES[args.case]
+    examples = args.steps * args.batch_size
+    x, y, _ = load_mnist(Path(args.data_dir), examples)
+    x, y = x.astype(args.dtype), y.astype(args.dtype)
+    batches = np.array_split(np.random.default_rng(1).permutation(len(x)), args.steps)
+    model = nn.MLP(case.sizes, seed=0, dtype=args.dtype)
+    optimizer = nn.SGD(model.parameters(), lr=case.lr)
+    loss_fn = LOSSES[case.cost]
+    train_epoch(model, optimizer, loss_fn, x, y, batches[:50])  # warm up
+    title = f"{args.case}, batch {args.batch_size}, {args.dtype}, {len(batches)} steps"
+
+    if args.tool == "pyinstrument":
+        try:
+            from pyinstrument import Profiler
+        except ImportError:
+            args.tool = "cprofile"
+        else:
+            profiler = Profiler(interval=0.0002)
+            profiler.start()
+            train_epoch(model, optimizer, loss_fn, x, y, batches)
+            profiler.stop()
+            print(f"# pyinstrument: {title}")
+            print(profiler.output_text(unicode=True, color=False))
+            return 0
+    profiler = cProfile.Profile()
+    profiler.runcall(train_epoch, model, optimizer, loss_fn, x, y, batches)
+    print(f"# cProfile: {title}, by own time")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
