@@ -10,9 +10,10 @@ from .anomaly import AnomalyError
 from .draw import draw_graph
 from .engine import backpropagate, grad, sum_to_shape, topological_order
 from .function import Op
+from .functions import concatenate, maximum, minimum, stack, where
 from .gradcheck import GradcheckError, gradcheck, numerical_gradient
 from .mode import detect_anomaly, enable_grad, no_grad
-from .tensor import ShapeError, Tensor, apply, concatenate, maximum, minimum, stack, where
+from .tensor import ShapeError, Tensor, apply
 
 __all__ = [
     "AnomalyError",
