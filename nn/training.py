@@ -8,6 +8,7 @@ accuracy compares the argmax of the output with the labels.
 
 from __future__ import annotations
 
+import io
 import signal
 import threading
 import time
@@ -23,7 +24,7 @@ from autodiff import no_grad
 from .data import iterate_minibatches, one_hot
 from .losses import binary_cross_entropy, cross_entropy
 from .module import MLP, Module
-from .serialization import save
+from .serialization import save, write_atomically
 
 
 @dataclass
@@ -198,8 +199,7 @@ def plot_history(history: History, path: str | Path) -> None:
         axes.legend()
         axes.grid(alpha=0.3)
     figure.tight_layout()
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp.png")
-    figure.savefig(temporary, dpi=100)
+    png = io.BytesIO()
+    figure.savefig(png, format="png", dpi=100)
     plt.close(figure)
-    temporary.replace(path)
+    write_atomically(Path(path), png.getvalue())
