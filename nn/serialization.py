@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -42,17 +42,16 @@ def save(model: MLP, path: str | os.PathLike, cost: str = "QuadraticCost") -> No
 
 def write_atomically(path: Path, content: bytes) -> None:
     """Write to a temporary file beside path, flush it to disk, then rename it over path."""
-    handle, temporary = tempfile.mkstemp(
-        dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp"
-    )
+    # open() rather than mkstemp, so the file gets the usual umask permissions, not 0600.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
     try:
-        with os.fdopen(handle, "wb") as file:
+        with open(temporary, "xb") as file:
             file.write(content)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
     except BaseException:
-        os.unlink(temporary)
+        temporary.unlink(missing_ok=True)
         raise
 
 
