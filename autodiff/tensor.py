@@ -166,7 +166,10 @@ class Tensor:
         return bool(self.data)
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        # numpy 2 passes copy=True when its caller asked for a copy: then it must not alias.
+        if copy:
+            return np.array(self.data, dtype=dtype)
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
     # ------------------------------------------------------------ gradients
 

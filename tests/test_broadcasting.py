@@ -177,24 +177,24 @@ def test_where_on_awkward_shapes(shapes):
 # ---------------------------------------------------------------- constants on either side
 
 
+@pytest.mark.parametrize("tensor_on_left", [True, False], ids=["tensor-left", "tensor-right"])
 @pytest.mark.parametrize("name", ELEMENTWISE)
-def test_binary_op_takes_a_constant_on_either_side(name):
+def test_binary_op_takes_a_constant_on_either_side(name, tensor_on_left):
     tensor_fn, numpy_fn, left, right = BINARY_OPS[name]
     rng = np.random.default_rng(1)
     a, b = left(rng, (2, 3)), right(rng, (3,))
-    for constant in (b, float(b[0])):
-        x = Tensor(a, requires_grad=True)
-        out = tensor_fn(x, constant)
+    value, other = (a, b) if tensor_on_left else (b, a)
+
+    def call(fn, v, c):
+        return fn(v, c) if tensor_on_left else fn(c, v)
+
+    for constant in (other, float(other.flat[0])):
+        x = Tensor(value, requires_grad=True)
+        out = call(tensor_fn, x, constant)
         assert isinstance(out, Tensor)
-        assert_allclose(out.data, numpy_fn(a, constant))
+        assert_allclose(out.data, call(numpy_fn, value, constant))
         out.sum().backward()
-        (expected,) = numerical_gradient(lambda v, c=constant: np.sum(numpy_fn(v, c)), a.copy())
+        (expected,) = numerical_gradient(
+            lambda v, c=constant: np.sum(call(numpy_fn, v, c)), value.copy()
+        )
         assert_allclose(x.grad, expected, rtol=1e-5, atol=1e-7)
-    for constant in (a, float(a[0, 0])):
-        y = Tensor(b, requires_grad=True)
-        out = tensor_fn(constant, y)
-        assert isinstance(out, Tensor)
-        assert_allclose(out.data, numpy_fn(constant, b))
-        out.sum().backward()
-        (expected,) = numerical_gradient(lambda v, c=constant: np.sum(numpy_fn(c, v)), b.copy())
-        assert_allclose(y.grad, expected, rtol=1e-5, atol=1e-7)

@@ -111,3 +111,12 @@ def test_a_boolean_tensor_indexes_as_a_mask():
 def test_an_unsupported_numpy_function_raises_a_clear_type_error(call, name):
     with pytest.raises(TypeError, match=rf"numpy\.{name}.*not differentiable"):
         call(Tensor([1.0, 2.0, 3.0], requires_grad=True))
+
+
+def test_np_array_of_a_tensor_copies_and_np_asarray_shares():
+    t = Tensor([1.0, 2.0])
+    copied = np.array(t)
+    copied[0] = 9.0
+    assert_allclose(t.data, [1.0, 2.0])
+    assert np.asarray(t) is t.data
+    assert np.asarray(t, dtype=np.float32).dtype == np.float32
