@@ -66,7 +66,12 @@ def lift(value: Any, like: Tensor) -> Tensor:
     if isinstance(value, Tensor):
         return value
     array = np.asarray(value)
-    if array.dtype != like.data.dtype and array.dtype.kind in "biuf":
+    # Only a floating tensor sets the dtype: a boolean mask must not turn numbers into bools.
+    if (
+        array.dtype != like.data.dtype
+        and array.dtype.kind in "biuf"
+        and like.data.dtype.kind == "f"
+    ):
         array = array.astype(like.data.dtype)
     return Tensor._make(array, False)
 
@@ -81,9 +86,9 @@ def _normalize_axis(axis, ndim: int) -> tuple | None:
         return None
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
+        if not -ndim <= a < ndim:
             raise np.exceptions.AxisError(f"axis {a} is out of range for a tensor of rank {ndim}")
-    return tuple(sorted(int(a) % max(ndim, 1) for a in axes))
+    return tuple(sorted(int(a) % ndim for a in axes))
 
 
 def _plain_index(index):

@@ -164,3 +164,10 @@ def test_without_detect_anomaly_nan_passes_silently_and_the_switch_is_restored()
         with pytest.raises(AnomalyError), autodiff.detect_anomaly():
             x.log()
         assert np.isnan(x.log().data).all()
+
+
+def test_axis_on_a_scalar_tensor_names_the_rank():
+    with pytest.raises(
+        np.exceptions.AxisError, match="axis 0 is out of range for a tensor of rank 0"
+    ):
+        Tensor(2.0).sum(axis=0)

@@ -120,3 +120,8 @@ def test_np_array_of_a_tensor_copies_and_np_asarray_shares():
     assert_allclose(t.data, [1.0, 2.0])
     assert np.asarray(t) is t.data
     assert np.asarray(t, dtype=np.float32).dtype == np.float32
+
+
+def test_a_mask_times_numbers_keeps_the_numbers():
+    mask = Tensor([-1.0, 2.0]) > 0
+    assert_allclose((mask * np.array([0.5, 3.0])).data, [0.0, 3.0])
