@@ -14,9 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
+from .losses import binary_cross_entropy
 from .module import MLP
 
 NIELSEN_COSTS = ("QuadraticCost", "CrossEntropyCost")
+
+
+def nielsen_cost(loss) -> str:
+    """The name of network2.py's cost class for one of our losses: Nielsen has two, and
+    cross-entropy is his only other cost; everything else is saved as QuadraticCost."""
+    return "CrossEntropyCost" if loss is binary_cross_entropy else "QuadraticCost"
 
 
 def save(model: MLP, path: str | os.PathLike, cost: str = "QuadraticCost") -> None:

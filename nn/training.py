@@ -22,9 +22,9 @@ from tqdm.auto import tqdm
 from autodiff import no_grad
 
 from .data import iterate_minibatches, one_hot
-from .losses import binary_cross_entropy, cross_entropy
+from .losses import cross_entropy
 from .module import MLP, Module
-from .serialization import save, write_atomically
+from .serialization import nielsen_cost, save, write_atomically
 
 
 @dataclass
@@ -118,7 +118,6 @@ def fit(
     y = targets_for(loss, model, x, y)
     if checkpoint is not None and not isinstance(model, MLP):
         raise TypeError("checkpoint= saves MLPs in Nielsen's format; this model is not an MLP")
-    cost_name = "CrossEntropyCost" if loss is binary_cross_entropy else "QuadraticCost"
     rng = np.random.default_rng(seed)
     history = History()
     with _StopOnInterrupt() as interrupt:
@@ -141,7 +140,7 @@ def fit(
             if progress:
                 tqdm.write(_summary(epoch, history))
             if checkpoint is not None:
-                save(model, checkpoint, cost=cost_name)
+                save(model, checkpoint, cost=nielsen_cost(loss))
             if interrupt.requested:
                 history.interrupted = True
                 if progress:
