@@ -263,13 +263,13 @@ def _format(report: BackpropReport) -> str:
     ]
     for row in report.rows:
         lines.append(
-            f"{row.layer:<7}{row.equation:<10}{row.quantity:<10}{_shape(row.shape):<9}"
+            f"{row.layer:<7}{row.equation:<10}{row.quantity:<10}{shape_text(row.shape):<9}"
             f"{row.autograd_bp_abs:>16.1e}{row.autograd_bp_rel:>10.1e}"
             f"{row.autograd_numerical_abs:>23.1e}{row.autograd_numerical_rel:>10.1e}"
             f"   {'yes' if row.ok else 'NO'}"
         )
     deltas = [r for r in report.rows if r.quantity == "delta"]
-    shapes = ", ".join(f"layer {r.layer} {_shape(r.z_shape)}" for r in deltas)
+    shapes = ", ".join(f"layer {r.layer} {shape_text(r.z_shape)}" for r in deltas)
     norms = "   ".join(f"layer {l} {n:.2e}" for l, n in enumerate(report.delta_norms))
     lines.append("")
     lines += textwrap.wrap(
@@ -284,5 +284,6 @@ def _format(report: BackpropReport) -> str:
     return "\n".join(lines)
 
 
-def _shape(shape: tuple) -> str:
+def shape_text(shape: tuple) -> str:
+    """A shape for a table column: (3,1) and (3,), without spaces."""
     return "(" + ",".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"

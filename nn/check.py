@@ -22,9 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import diagnosis, mistakes
+from .backprop_report import shape_text
 from .diagnosis import CheckRow
 from .losses import binary_cross_entropy, cross_entropy, mse_loss
-from .manual_backprop import HIDDEN_ACTIVATIONS
+from .manual_backprop import HIDDEN_ACTIVATIONS, check_layers
 from .mistakes import COSTS, DEFAULT_OUTPUT, Network
 from .module import MLP
 
@@ -79,14 +80,13 @@ def check_backprop(
         output_activation = DEFAULT_OUTPUT.get(cost)
     _check_settings(activation, cost, layout, output_activation)
     net, notes = _network(weights, biases, activation, output_activation, cost, layout)
-    sizes = [net.weights[0].shape[1]] + [w.shape[0] for w in net.weights]
-    x = _examples(x, sizes[0], "x")
-    y = _targets(y, sizes[-1], len(x))
+    x = _examples(x, net.sizes[0], "x")
+    y = _targets(y, net.sizes[-1], len(x))
     calls = (
         [(x[e : e + 1], y[e : e + 1]) for e in range(len(x))] if layout == "columns" else [(x, y)]
     )
     settings = dict(
-        sizes=sizes,
+        sizes=net.sizes,
         activation=activation,
         output_activation=output_activation,
         cost=cost,
@@ -124,35 +124,23 @@ def _check_settings(activation, cost, layout, output_activation) -> None:
 
 def _network(weights, biases, activation, output_activation, cost, layout):
     """The Network in float64, and notes on biases whose shape does not suit the layout."""
-    if len(weights) == 0 or len(weights) != len(biases):
-        raise ValueError(
-            f"need one bias per weight, got {len(weights)} weights, {len(biases)} biases"
-        )
-    ws, bs, notes = [], [], []
-    for i, (w, b) in enumerate(zip(weights, biases)):
-        w, b = np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)
-        n_in = ws[-1].shape[0] if ws else None
-        if w.ndim != 2 or (n_in is not None and w.shape[1] != n_in):
-            raise ValueError(
-                f"weights[{i}] must have shape (out, {n_in or 'in'}) like Nielsen's w[j][k], "
-                f"got {w.shape}"
-            )
-        n = w.shape[0]
-        if b.shape not in ((n,), (n, 1)):
-            raise ValueError(f"biases[{i}] must have shape ({n}, 1) or ({n},), got {b.shape}")
-        if layout == "columns" and b.shape == (n,):
+    # manual_backprop's shape rules: (out, in) weights chained layer to layer, (out,) or
+    # (out, 1) biases, flattened to (out,).
+    ws, bs = check_layers(weights, biases)
+    notes = []
+    for i, (b, flat) in enumerate(zip(biases, bs)):
+        n = len(flat)
+        if layout == "columns" and np.shape(b) == (n,):
             notes.append(
                 f"biases[{i}] has shape ({n},): network.py's biases are column vectors ({n}, 1) "
                 f"(np.random.randn({n}, 1)); a 1-D bias added to a column z broadcasts to "
                 f"({n}, {n})."
             )
-        if layout == "rows" and b.shape == (n, 1) and n > 1:
+        if layout == "rows" and np.shape(b) == (n, 1) and n > 1:
             notes.append(
                 f"biases[{i}] has shape ({n}, 1): with rows, z = x @ w.T + b needs b of shape "
                 f"({n},); a column does not broadcast along the batch."
             )
-        ws.append(w)
-        bs.append(b.reshape(n))
     return Network(ws, bs, activation, output_activation, cost), notes
 
 
@@ -189,14 +177,13 @@ def _targets(y, outputs: int, batch_size: int) -> np.ndarray:
 
 def _autograd(net: Network, calls, layout: str) -> dict:
     """Entry name -> autograd's gradient for each call, output layer first, in the layout."""
-    sizes = [net.weights[0].shape[1]] + [w.shape[0] for w in net.weights]
     # Nielsen's log-likelihood on a softmax output is cross_entropy on the logits.
     output = None if net.cost == "log_likelihood" else net.output_activation
-    model = MLP(sizes, activation=net.activation, output_activation=output, seed=0)
-    model.load_state_dict(
-        {f"layers.{i}.{p}": v for i, w, b in zip(range(len(sizes)), net.weights, net.biases)
-         for p, v in (("weight", w), ("bias", b))}
-    )  # fmt: skip
+    model = MLP(net.sizes, activation=net.activation, output_activation=output, seed=0)
+    state = {}
+    for i, (w, b) in enumerate(zip(net.weights, net.biases)):
+        state |= {f"layers.{i}.weight": w, f"layers.{i}.bias": b}
+    model.load_state_dict(state)
     expected = {
         f"nabla_{kind}[{i}]": [] for i in reversed(range(len(net.weights))) for kind in "bw"
     }
@@ -230,10 +217,11 @@ def _run(backprop, calls, layout, expected, layers: int):
 
 
 def _result_problem(result, layers: int, expected: dict) -> str | None:
-    if not isinstance(result, (tuple, list)) or len(result) != 2:
-        return f"backprop must return the pair (nabla_b, nabla_w), got {type(result).__name__}" + (
-            f" of length {len(result)}" if isinstance(result, (tuple, list)) else ""
-        )
+    pair = "backprop must return the pair (nabla_b, nabla_w)"
+    if not isinstance(result, (tuple, list)):
+        return f"{pair}, got {type(result).__name__}"
+    if len(result) != 2:
+        return f"{pair}, got {type(result).__name__} of length {len(result)}"
     for name, entries in zip(("nabla_b", "nabla_w"), result):
         if not isinstance(entries, (list, tuple)) or len(entries) != layers:
             count = len(entries) if isinstance(entries, (list, tuple)) else type(entries).__name__
@@ -315,9 +303,9 @@ def _format(result: CheckResult) -> str:
         f"{'relative':>10}  verdict",
     ]
     for row in result.rows:
-        got = "-" if row.shape is None else _shape(row.shape)
+        got = "-" if row.shape is None else shape_text(row.shape)
         lines.append(
-            f"{row.name:<12}{row.equation:<10}{_shape(row.expected_shape):<10}{got:<10}"
+            f"{row.name:<12}{row.equation:<10}{shape_text(row.expected_shape):<10}{got:<10}"
             f"{row.max_abs:>11.1e}{row.max_rel:>10.1e}  {row.verdict}"
         )
     lines.append("(output layer first, the order backprop computes them)")
@@ -327,7 +315,3 @@ def _format(result: CheckResult) -> str:
     for line in result.diagnosis:
         lines += textwrap.wrap(line, 100, subsequent_indent="  ") or [""]
     return "\n".join(lines)
-
-
-def _shape(shape: tuple) -> str:
-    return "(" + ",".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"

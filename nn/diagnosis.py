@@ -195,11 +195,8 @@ def _explain(name, got, want, passes, expected, settings) -> tuple[str, str, str
 
 def close(got: list, want: list) -> bool:
     """Same shapes and every difference within RTOL of the largest expected magnitude."""
-    if any(g is None or g.shape != w.shape for g, w in zip(got, want)):
-        return False
-    scale = max(float(np.abs(w).max(initial=0)) for w in want)
-    error = max(float(np.abs(g - w).max(initial=0)) for g, w in zip(got, want))
-    return error <= ATOL + RTOL * scale  # False for NaN
+    error, scale = _error_and_scale(got, want)
+    return error <= ATOL + RTOL * scale  # False for NaN, which also stands for unequal shapes
 
 
 def _factor(got: list, want: list) -> float | None:
@@ -214,11 +211,18 @@ def _factor(got: list, want: list) -> float | None:
     return c
 
 
-def _differences(got: list, want: list) -> tuple[float, float]:
+def _error_and_scale(got: list, want: list) -> tuple[float, float]:
+    """The largest |got - want| over every call and the largest |want|; NaN for unequal shapes."""
     if any(g is None or g.shape != w.shape for g, w in zip(got, want)):
         return float("nan"), float("nan")
     error = max(float(np.abs(g - w).max(initial=0)) for g, w in zip(got, want))
     scale = max(float(np.abs(w).max(initial=0)) for w in want)
+    return error, scale
+
+
+def _differences(got: list, want: list) -> tuple[float, float]:
+    """Largest absolute and relative differences; NaN for unequal shapes."""
+    error, scale = _error_and_scale(got, want)
     return error, error / scale if scale else error
 
 
@@ -237,7 +241,7 @@ def diagnose(rows, net, calls, got, expected, layout: str) -> list[str]:
     # One mistake that reproduces every number at once.
     if all(row.shape == row.expected_shape and row.verdict != "NaN or inf" for row in rows):
         for hypothesis in mistakes.hypotheses(net):
-            variant = _variant(hypothesis, net, calls, layout)
+            variant = mistakes.gradients(net, calls, layout, hypothesis)
             if variant and not _same(variant, expected) and _same(variant, got):
                 return _hypothesis_lines(hypothesis, rows, layers)
     wrong = [row for row in rows if not row.ok]
@@ -245,7 +249,7 @@ def diagnose(rows, net, calls, got, expected, layout: str) -> list[str]:
     if (
         len(wrong) == len(rows)
         and len(verdicts) == 1
-        and verdicts.pop().startswith(("factor", "sign"))
+        and wrong[0].verdict.startswith(("factor", "sign"))
     ):
         return [
             f"Every gradient, in every layer, is off by the same factor: {wrong[0].explanation}."
@@ -253,19 +257,6 @@ def diagnose(rows, net, calls, got, expected, layout: str) -> list[str]:
     lines = [f"{row.name} ({row.equation}): {row.explanation}." for row in wrong if row.explanation]
     tips = dict.fromkeys(TIPS[row.tip] for row in wrong if row.tip)
     return lines + list(tips) + _pattern(rows, layers)
-
-
-def _variant(hypothesis, net, calls, layout: str) -> dict | None:
-    variant: dict = {}
-    for x, y in calls:
-        result = mistakes.backprop(net, x, y, hypothesis)
-        if result is None:
-            return None
-        for i in range(len(net.weights)):
-            b = mistakes.in_layout(result.nabla_b[i], "b", layout)
-            variant.setdefault(f"nabla_b[{i}]", []).append(b)
-            variant.setdefault(f"nabla_w[{i}]", []).append(result.nabla_w[i])
-    return variant
 
 
 def _same(variant: dict, arrays: dict) -> bool:

@@ -166,7 +166,7 @@ def manual_backprop(
             f"loss {loss!r} allows output_activation in {OUTPUTS_FOR_LOSS[loss]}, "
             f"got {output_activation!r}"
         )
-    weights, biases = _check_layers(weights, biases)
+    weights, biases = check_layers(weights, biases)
     x, single = _check_input(x, weights[0].shape[1])
     y = _check_targets(y, loss, len(x), weights[-1].shape[0], single)
 
@@ -193,7 +193,7 @@ def manual_backprop(
     )
 
 
-def _check_layers(weights, biases) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def check_layers(weights, biases) -> tuple[list[np.ndarray], list[np.ndarray]]:
     if len(weights) == 0 or len(weights) != len(biases):
         raise ValueError(
             f"need one bias per weight and at least one layer, got {len(weights)} weights "

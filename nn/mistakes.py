@@ -35,6 +35,11 @@ class Network:
     output_activation: str | None
     cost: str
 
+    @property
+    def sizes(self) -> list[int]:
+        """Layer widths, input first, like network.py's sizes."""
+        return [self.weights[0].shape[1]] + [w.shape[0] for w in self.weights]
+
 
 @dataclass(frozen=True)
 class Pass:
@@ -105,6 +110,22 @@ def backprop(net: Network, x, y, hypothesis: Hypothesis | None = None) -> Pass |
         nabla_b=[d.sum(axis=0) for d in deltas],  # BP3
         nabla_w=[d.T @ a for d, a in zip(deltas, activations[:-1])],  # BP4
     )
+
+
+def gradients(net: Network, calls, layout: str, hypothesis: Hypothesis) -> dict | None:
+    """Entry name -> the hypothesis's gradient for each (x, y) call, in the learner's layout.
+
+    None when the mistake cannot run with these layer shapes.
+    """
+    found: dict = {}
+    for x, y in calls:
+        result = backprop(net, x, y, hypothesis)
+        if result is None:
+            return None
+        for i in range(len(net.weights)):
+            found.setdefault(f"nabla_b[{i}]", []).append(in_layout(result.nabla_b[i], "b", layout))
+            found.setdefault(f"nabla_w[{i}]", []).append(result.nabla_w[i])
+    return found
 
 
 def hypotheses(net: Network) -> list[Hypothesis]:

@@ -25,10 +25,10 @@ import numpy as np
 
 from .check import check_backprop
 from .manual_backprop import HIDDEN_ACTIVATIONS
-from .mistakes import COSTS, DEFAULT_OUTPUT
+from .mistakes import COSTS
 
-OUTPUT_ACTIVATIONS = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu", "softmax": "softmax"}
-OUTPUT_ACTIVATIONS["linear"] = None
+# --output-activation: every output some cost accepts, with "linear" for None.
+OUTPUT_ACTIVATIONS = {name or "linear": name for outputs in COSTS.values() for name in outputs}
 
 
 class UsageError(Exception):
@@ -38,9 +38,8 @@ class UsageError(Exception):
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     rng = np.random.default_rng(args.seed)
-    output = DEFAULT_OUTPUT[args.cost] if args.output_activation is None else (
-        OUTPUT_ACTIVATIONS[args.output_activation]
-    )  # fmt: skip
+    given = args.output_activation
+    output = "default" if given is None else OUTPUT_ACTIVATIONS[given]
     try:
         target = _load(args.target)
         backprop, weights, biases, what = _prepare(target, args.sizes, args.layout, rng)

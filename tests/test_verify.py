@@ -276,6 +276,33 @@ def test_check_backprop_result_is_one_screen_and_a_plain_dict():
     assert [row["name"] for row in data["rows"]] == [row.name for row in result.rows]
 
 
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(layout="cols"), r"layout must be 'columns' or 'rows', got 'cols'"),
+        (dict(activation="softmax"), r"activation must be one of .*, got 'softmax'"),
+        (dict(cost="mse"), r"cost must be one of .*'quadratic'.*, got 'mse'"),
+        (
+            dict(cost="log_likelihood", output_activation="sigmoid"),
+            r"cost 'log_likelihood' takes output_activation in \('softmax',\), got 'sigmoid'",
+        ),
+        (
+            dict(biases=[np.zeros((3, 2)), np.zeros(2)]),
+            r"biases\[0\] must .* \(3, 1\), got \(3, 2\)",
+        ),
+        (dict(x=np.zeros((3, 5))), r"x must have shape \(batch, 2\).*; got \(3, 5\)"),
+        (dict(y=np.zeros((4, 2))), r"y has 4 examples, x has 3"),
+    ],
+    ids=str,
+)
+def test_check_backprop_rejects_what_it_cannot_check_naming_expected_and_given(options, message):
+    net = NielsenNetwork([2, 3, 2])
+    x, y = examples([2, 3, 2])
+    arguments = dict(weights=net.weights, biases=net.biases, x=x, y=y) | options
+    with pytest.raises(ValueError, match=message):
+        nn.check_backprop(net.backprop, **arguments)
+
+
 # ---------------------------------------------------------------- verify_backprop
 
 CASES = [
