@@ -1,15 +1,14 @@
 """Pictures of the computation graph: `draw_graph` turns a tensor's history into Graphviz DOT.
 
 One node per tensor and per op (expand=True hands the picture to draw_scalars: one node per
-scalar), coloured by role and by gradient health. The graph is read through
-`topological_order` only. Knows nothing of nn: callers pass parameter names, tensor names and
-groups in. graphviz is imported on first use.
+scalar), coloured by role and by gradient health; the nodes' text comes from draw_labels. The
+graph is read through `topological_order` only. Knows nothing of nn: callers pass parameter
+names, tensor names and groups in. graphviz is imported on first use.
 """
 
 from __future__ import annotations
 
 import functools
-import inspect
 import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -17,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import ops
+from .draw_labels import edge_labels, escape, op_label, shape_text, tensor_label
+from .draw_scalars import add_scalars
 from .engine import topological_order
-from .function import Op
 from .tensor import Tensor
 
 if TYPE_CHECKING:
@@ -55,7 +54,6 @@ LEGEND = {
     "dead": "dead units: some get zero grad",
 }
 PROBLEMS = ("nonfinite", "zero", "dead")  # worst first
-COMMUTATIVE = (ops.Add, ops.Mul, ops.Maximum, ops.Minimum)
 
 
 def draw_graph(
@@ -94,12 +92,11 @@ def draw_graph(
         count = 0 if collapse else len(order) + sum(tensor.op is not None for tensor in order)
     if count > max_nodes:
         raise ValueError(_too_many(count, max_nodes, expand))
+    picture = _Picture()
     if expand:
-        from .draw_scalars import scalar_picture  # here, not on top: draw_scalars imports draw
-
-        picture = scalar_picture(order, context)
+        add_scalars(picture, order, context)
     else:
-        picture = _tensor_picture(order, context)
+        _add_tensors(picture, order, context)
     if collapse:
         picture = picture.collapsed()
     if len(picture.nodes) > max_nodes:
@@ -244,98 +241,6 @@ class _Context:
         return ("dead", f"grad zero for {dead} of {units} units") if dead else (None, None)
 
 
-# ---------------------------------------------------------------- labels
-
-
-def _number(value) -> str:
-    return f"{value:.4g}"
-
-
-def _escape(line: str) -> str:
-    return line.replace("\\", "\\\\")
-
-
-def _array_lines(what: str, array: np.ndarray, large: int) -> list[str]:
-    if array.size <= large:
-        text = np.array2string(
-            np.asarray(array), separator=", ", max_line_width=48, formatter={"all": _number}
-        )
-        lines = text.split("\n")
-        return [f"{what} {lines[0]}"] + [" " * len(what) + line for line in lines[1:]]
-    finite = array[np.isfinite(array)]
-    lines = []
-    if finite.size:
-        mean, std, low, high = finite.mean(), finite.std(), finite.min(), finite.max()
-        norm = np.sqrt(np.sum(np.square(finite, dtype=np.float64)))
-        lines += [
-            f"{what} mean {_number(mean)}  std {_number(std)}",
-            f"{' ' * len(what)} min {_number(low)}  max {_number(high)}  norm {_number(norm)}",
-        ]
-    if finite.size < array.size:
-        nans = int(np.isnan(array).sum())
-        lines.append(f"{what} has {nans} NaN, {array.size - finite.size - nans} Inf")
-    return lines
-
-
-def _shape_text(shape: tuple) -> str:
-    return "scalar" if shape == () else str(shape)
-
-
-def _tensor_label(tensor: Tensor, context: _Context, note: str | None) -> str:
-    name = context.name(tensor)
-    title = f"{_escape(name)}\\n" if name else ""
-    lines = [f"{_shape_text(tensor.shape)} {tensor.dtype}"]
-    lines += _array_lines("data", tensor.data, context.large)
-    if tensor.grad is not None:
-        lines += _array_lines("grad", tensor.grad, context.large)
-    lines += [note] if note else []
-    return title + "".join(_escape(line) + "\\l" for line in lines)
-
-
-def _setting(value, large: int) -> str:
-    if isinstance(value, np.ndarray):
-        if value.size <= large:
-            return np.array2string(value, separator=",", formatter={"all": _number})
-        return f"({_shape_text(value.shape)} {value.dtype} array)"
-    if isinstance(value, slice):
-        parts = [value.start, value.stop] + ([value.step] if value.step is not None else [])
-        return ":".join("" if p is None else str(p) for p in parts)
-    if isinstance(value, tuple) and any(isinstance(v, slice) for v in value):
-        return "(" + ", ".join(_setting(v, large) for v in value) + ")"
-    if isinstance(value, float):
-        return _number(value)
-    text = repr(value)
-    return text if len(text) <= 32 else text[:29] + "..."
-
-
-def _op_label(op: Op, large: int) -> str:
-    """The op's name and its settings that differ from nothing: `Sum axis=(1,)`."""
-    settings = [
-        f"{key}={_setting(value, large)}"
-        for key, value in op.attributes().items()
-        if value is not None and value is not False
-    ]
-    return _escape(" ".join([op.name] + settings))
-
-
-@functools.cache
-def _input_names(op_class: type) -> tuple[tuple[str, ...], str]:
-    """The names of forward's parameters (x, y; x, weight, bias) and of its *args, if any."""
-    parameters = list(inspect.signature(op_class.forward).parameters.values())[1:]
-    fixed = tuple(p.name for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD)
-    star = next((p.name for p in parameters if p.kind is p.VAR_POSITIONAL), "input")
-    return fixed, star
-
-
-def _edge_labels(op: Op, inputs) -> list[str | None]:
-    """Input names where order matters or an input repeats (x * x draws two labelled edges)."""
-    repeated = len(set(inputs)) < len(inputs)
-    if len(inputs) < 2 or (isinstance(op, COMMUTATIVE) and not repeated):
-        return [None] * len(inputs)
-    fixed, star = _input_names(type(op))
-    return [fixed[i] if i < len(fixed) else f"{star}[{i - len(fixed)}]" for i in range(len(inputs))]
-
-
 # ---------------------------------------------------------------- the picture, before graphviz
 
 
@@ -366,8 +271,8 @@ class _Picture:
         for index, (name, nodes) in enumerate(members.items()):
             kinds = {n["kind"] for n in nodes}
             kind = next((p for p in PROBLEMS if p in kinds), "group")
-            briefs = [_escape(n["brief"]) for n in nodes if n["brief"]]
-            label = f"{_escape(name)}\\n" + "".join(b + "\\l" for b in briefs)
+            briefs = [escape(n["brief"]) for n in nodes if n["brief"]]
+            label = f"{escape(name)}\\n" + "".join(b + "\\l" for b in briefs)
             picture.node(f"group{index}", label, kind)
         seen = set()
         for tail, head, label in self.edges:
@@ -392,7 +297,7 @@ class _Picture:
                 clusters.setdefault(node["group"], []).append(node_id)
         for index, (name, node_ids) in enumerate(clusters.items()):
             with graph.subgraph(name=f"cluster_{index}") as box:
-                box.attr(label=_escape(name), style="rounded,dashed", color="#7a62a8")
+                box.attr(label=escape(name), style="rounded,dashed", color="#7a62a8")
                 for node_id in node_ids:
                     node = self.nodes[node_id]
                     box.node(node_id, node["label"], **_node_style(node))
@@ -427,19 +332,18 @@ def _node_style(node: dict) -> dict[str, str]:
 # ---------------------------------------------------------------- one node per tensor
 
 
-def _tensor_picture(order: list[Tensor], context: _Context) -> _Picture:
-    picture = _Picture()
+def _add_tensors(picture: _Picture, order: list[Tensor], context: _Context) -> None:
+    """Draw order (a topological order) on picture: a node per tensor and per op."""
     ids = {tensor: f"t{i}" for i, tensor in enumerate(order)}
     for i, tensor in enumerate(order):
         problem, note = context.problem(tensor)
         group, name = context.groups.get(tensor), context.name(tensor)
-        brief = f"{name} {_shape_text(tensor.shape)}" if name else None
-        label = _tensor_label(tensor, context, note)
+        brief = f"{name} {shape_text(tensor.shape)}" if name else None
+        label = tensor_label(tensor, name, context.large, note)
         picture.node(ids[tensor], label, problem or context.role(tensor), group, brief)
         if tensor.op is not None:
             op = tensor.op
-            picture.node(f"op{i}", _op_label(op, context.large), "operation", group, op.name)
-            for source, label in zip(op.inputs, _edge_labels(op, op.inputs)):
+            picture.node(f"op{i}", op_label(op, context.large), "operation", group, op.name)
+            for source, label in zip(op.inputs, edge_labels(op, op.inputs)):
                 picture.edge(ids[source], f"op{i}", label)
             picture.edge(f"op{i}", ids[tensor])
-    return picture

@@ -1,19 +1,24 @@
 """The scalar expansion behind `draw_graph(expand=True)`: one node per scalar, micrograd style.
 
-Per-op rules turn each op into scalar operations on draw's picture; nodes, labels, colours and
-graphviz stay in draw. Ops defined outside autodiff bring their own rule with `register_expansion`.
+Per-op rules turn each op into scalar operations on draw's picture; node text comes from
+draw_labels, colours and graphviz stay in draw. Ops defined outside autodiff bring their own
+rule with `register_expansion`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import ops
-from .draw import _Context, _edge_labels, _escape, _number, _op_label, _Picture
+from .draw_labels import edge_labels, escape, number, op_label
 from .function import Op
 from .tensor import Tensor
+
+if TYPE_CHECKING:
+    from .draw import _Context, _Picture
 
 SYMBOLS = {"Add": "+", "Sub": "−", "Mul": "×", "Div": "÷", "Neg": "−", "Sigmoid": "σ", "Sum": "+"}
 
@@ -45,8 +50,8 @@ class ScalarGraph:
 
     def value(self, data, grad, name: str | None, role: str, group: str | None) -> str:
         node_id = f"s{len(self.picture.nodes)}"
-        lines = ([_escape(name) + "\\n"] if name else []) + [f"data {_number(data)}\\l"]
-        lines += [] if grad is None else [f"grad {_number(grad)}\\l"]
+        lines = ([escape(name) + "\\n"] if name else []) + [f"data {number(data)}\\l"]
+        lines += [] if grad is None else [f"grad {number(grad)}\\l"]
         problem = None
         if grad is not None and not np.isfinite(grad):
             problem = "nonfinite"
@@ -66,9 +71,15 @@ class ScalarGraph:
         for target in outputs:
             self.picture.edge(node_id, target)
 
-    def dot(self, rows: np.ndarray, weights: np.ndarray, bias, output: np.ndarray) -> None:
-        """output[i, j] = sum_k rows[i, k] * weights[j, k] (+ bias[j]), product by product."""
-        for (i, j), target in np.ndenumerate(output):
+    def dot(self, x: np.ndarray, weights: np.ndarray, bias, out: Tensor) -> np.ndarray:
+        """out's scalars, made as out[i, j] = sum_k x[i, k] * weights[j, k] (+ bias[j]).
+
+        One multiplication node per product, one addition per output. x's leading axes are
+        flattened into rows i; weights is (out_features, in_features).
+        """
+        output = self.values(out)
+        rows = x.reshape(-1, x.shape[-1])
+        for (i, j), target in np.ndenumerate(output.reshape(rows.shape[0], weights.shape[0])):
             if rows.shape[1] == 1 and bias is None:
                 self.operation("×", [rows[i, 0], weights[j, 0]], target)
                 continue
@@ -79,15 +90,16 @@ class ScalarGraph:
                 products.append(self.value(data, self.grad[target], None, "intermediate", group))
                 self.operation("×", [a, w], products[-1])
             self.operation("+", products + ([] if bias is None else [bias[j]]), target)
+        return output
 
 
 def _expand_elementwise(graph: ScalarGraph, op: Op, inputs, out: Tensor) -> np.ndarray:
     output = graph.values(out)
     spread = [np.broadcast_to(ids, out.shape) for ids in inputs]
-    label = SYMBOLS.get(op.name) or _op_label(op, graph.context.large).lower()
+    label = SYMBOLS.get(op.name) or op_label(op, graph.context.large).lower()
     for index in np.ndindex(out.shape):
         scalars = [ids[index] for ids in spread]
-        graph.operation(label, scalars, output[index], _edge_labels(op, scalars))
+        graph.operation(label, scalars, output[index], edge_labels(op, scalars))
     return output
 
 
@@ -106,10 +118,7 @@ def _expand_matmul(graph: ScalarGraph, op: Op, inputs, out: Tensor) -> np.ndarra
     x, y = inputs
     if x.ndim > 2 or y.ndim > 2:
         return _expand_block(graph, op, inputs, out)
-    output = graph.values(out)
-    rows, weights = x.reshape(-1, x.shape[-1]), y.reshape(x.shape[-1], -1).T
-    graph.dot(rows, weights, None, output.reshape(rows.shape[0], weights.shape[0]))
-    return output
+    return graph.dot(x, y.reshape(x.shape[-1], -1).T, None, out)
 
 
 def _expand_alias(graph: ScalarGraph, op: Op, inputs, out: Tensor) -> np.ndarray:
@@ -121,7 +130,7 @@ def _expand_block(graph: ScalarGraph, op: Op, inputs, out: Tensor) -> np.ndarray
     """Any other op: one node from all input scalars to all output scalars."""
     output = graph.values(out)
     sources = list(dict.fromkeys(s for ids in inputs for s in ids.flat))
-    graph.operation(_op_label(op, graph.context.large), sources, list(output.flat))
+    graph.operation(op_label(op, graph.context.large), sources, list(output.flat))
     return output
 
 
@@ -146,9 +155,9 @@ def register_expansion(op_class: type, rule: Callable) -> None:
     EXPANSIONS[op_class] = rule
 
 
-def scalar_picture(order: list[Tensor], context: _Context) -> _Picture:
-    """The picture of order (a topological order) with one node per scalar."""
-    graph = ScalarGraph(_Picture(), context)
+def add_scalars(picture: _Picture, order: list[Tensor], context: _Context) -> None:
+    """Draw order (a topological order) on picture: a node per scalar and scalar operation."""
+    graph = ScalarGraph(picture, context)
     ids: dict[Tensor, np.ndarray] = {}
     for tensor in order:
         if tensor.op is None:
@@ -157,4 +166,3 @@ def scalar_picture(order: list[Tensor], context: _Context) -> _Picture:
             rule = next((EXPANSIONS[c] for c in type(tensor.op).__mro__ if c in EXPANSIONS), None)
             inputs = [ids[t] for t in tensor.op.inputs]
             ids[tensor] = (rule or _expand_block)(graph, tensor.op, inputs, tensor)
-    return graph.picture

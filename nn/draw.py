@@ -27,10 +27,7 @@ POSITIVE, NEGATIVE, ZERO = "#1f5fae", "#d1402a", "#999999"
 def _expand_affine(graph: ScalarGraph, op: Affine, inputs, out: Tensor) -> np.ndarray:
     """z_j = sum_k w_jk x_k + b_j, one multiplication per weight and one addition per z_j."""
     x, weight, bias = inputs
-    output = graph.values(out)
-    rows = x.reshape(-1, x.shape[-1])
-    graph.dot(rows, weight, bias, output.reshape(rows.shape[0], weight.shape[0]))
-    return output
+    return graph.dot(x, weight, bias, out)
 
 
 register_expansion(Affine, _expand_affine)
@@ -60,10 +57,10 @@ def draw_model_graph(
     names, groups = _layer_tensors(model, in_graph)
     if root.name is None:
         names.append(("loss", root))  # the first name given to a tensor wins
-    if group and not groups:
-        groups = True
     options.setdefault("rankdir", "TB")
-    return draw_graph(root, params=params, names=names, group=groups if group else None, **options)
+    # Without an MLP's layers, group=True groups the parameters by name prefix.
+    groups = (groups or True) if group else None
+    return draw_graph(root, params=params, names=names, group=groups, **options)
 
 
 def _layer_tensors(model: Module, in_graph: set) -> tuple[list, dict]:

@@ -3,8 +3,9 @@
     python -m nn.serve --model model.json     # a network saved by nn.save (or network2.py)
     python -m nn.serve                        # trains a small one on the embedded sample first
 
-The page runs the network itself, in JavaScript (nn/web/app.js); this module only trains or
-loads it and hands out files. Standard library http.server; nothing is fetched from elsewhere.
+The page runs the network itself, in JavaScript (nn/web/digit.js, driven by app.js); this
+module only trains or loads it and hands out files. Standard library http.server; nothing is
+fetched from elsewhere.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""Turn a drawing into an MNIST-style 28x28 image: the Python reference for nn/web/app.js.
+"""Turn a drawing into an MNIST-style 28x28 image: the Python reference for nn/web/digit.js.
 
 MNIST's digits were made by fitting each NIST digit into a 20x20 box (keeping its aspect
 ratio, antialiased) and shifting it in a 28x28 field so that its centre of mass is at the
-centre. app.js does the same, step for step, and tests compare the two. Images are 2-D arrays
+centre. digit.js does the same, step for step, and tests compare the two. Images are 2-D arrays
 of ink in [0, 1] (0 = background), any size; numpy only.
 """
 
@@ -42,7 +42,7 @@ def preprocess(image) -> np.ndarray:
 def box_size(height: int, width: int) -> tuple[int, int]:
     """(height, width) of the digit scaled so that its longer side is BOX pixels."""
     longer = max(height, width)
-    # floor(x + 0.5) here and in app.js: Python's round() would send halves to even.
+    # floor(x + 0.5) here and in digit.js: Python's round() would send halves to even.
     # At least 1, so that a hairline keeps a row or column.
     return tuple(max(1, int(np.floor(side * BOX / longer + 0.5))) for side in (height, width))
 

@@ -1,8 +1,10 @@
-"""The draw-a-digit page: app.js against the Python model and preprocessing, the server, and
-the page itself in headless Chromium (driven by Selenium through Debian's chromedriver).
+"""The draw-a-digit page: its JavaScript against the Python model and preprocessing, the
+server, and the page itself in headless Chromium (driven by Selenium through Debian's
+chromedriver).
 
-The JavaScript runs twice: in node, on app.js's pure functions, and in the browser, where the
-page's own input and probabilities are read back and checked against Python.
+The JavaScript runs twice: in node, on digit.js's functions (the page without its DOM), and in
+the browser, where the page's own input and probabilities are read back and checked against
+Python.
 """
 
 import base64
@@ -24,20 +26,20 @@ from nn.serve import PageServer, main, model_json, train_sample_model
 from nn.web_preprocess import preprocess
 
 ROOT = Path(__file__).resolve().parents[1]
-APP_JS = ROOT / "nn" / "web" / "app.js"
+DIGIT_JS = ROOT / "nn" / "web" / "digit.js"
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 SCREENSHOT = ROOT / "docs" / "draw-digit.png"
 SETUP_HINT = "run `make setup` (it installs Debian's chromium, chromium-driver and nodejs)"
 
 
-def run_app_js(body: str, payload):
-    """Run body, a JavaScript function body that sees `app` (app.js's exports) and `payload`,
-    in node; its JSON-able return value."""
+def run_digit_js(body: str, payload):
+    """Run body, a JavaScript function body that sees `digit` (digit.js's exports) and
+    `payload`, in node; its JSON-able return value."""
     node = shutil.which("node")
     if node is None:
         pytest.fail(f"node is missing: {SETUP_HINT}")
     script = (
-        f"const app = require({json.dumps(str(APP_JS))});"
+        f"const digit = require({json.dumps(str(DIGIT_JS))});"
         "const payload = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
         f"const result = (() => {{ {body} }})();"
         "process.stdout.write(JSON.stringify(result));"
@@ -132,7 +134,7 @@ def test_preprocess_javascript_matches_python(sample):
         digit = sample.test[0][index].reshape(28, 28).astype(np.float64)
         images[f"mnist {index}"] = np.pad(np.kron(digit, np.ones((9, 9))), ((5, 23), (30, 0)))
     calls = [[image.ravel().tolist(), image.shape[1], image.shape[0]] for image in images.values()]
-    results = run_app_js("return payload.map((args) => app.preprocess(...args));", calls)
+    results = run_digit_js("return payload.map((args) => digit.preprocess(...args));", calls)
     for name, image, result in zip(images, images.values(), results):
         np.testing.assert_allclose(
             np.reshape(result, (28, 28)), preprocess(image), rtol=0, atol=1e-12, err_msg=name
@@ -146,11 +148,11 @@ NETWORKS = [
     ([784, 10], "sigmoid", "softmax"),
 ]
 FORWARD = """
-    const model = app.prepareModel(payload.model);
+    const model = digit.prepareModel(payload.model);
     return payload.inputs.map((x) => {
-        const activations = app.forward(model, x);
+        const activations = digit.forward(model, x);
         const output = activations[activations.length - 1];
-        return [activations, app.classProbabilities(output, model.outputActivation).values];
+        return [activations, digit.classProbabilities(output, model.outputActivation).values];
     });
 """
 
@@ -165,7 +167,7 @@ def test_forward_javascript_matches_python(sample, tmp_path, sizes, activation, 
     nn.save(model, tmp_path / "model.json")
     saved = json.loads((tmp_path / "model.json").read_text())
 
-    results = run_app_js(FORWARD, {"model": saved, "inputs": x.tolist()})
+    results = run_digit_js(FORWARD, {"model": saved, "inputs": x.tolist()})
     for i, (activations, shown) in enumerate(results):
         np.testing.assert_allclose(activations[-1], output[i], rtol=0, atol=1e-6)
         for layer, values in zip(hidden, activations[1:-1]):
@@ -183,7 +185,7 @@ def test_forward_javascript_reads_nielsens_files_as_sigmoid(sample, tmp_path):
     x = sample.test[0][:5].astype(np.float64)
     output = nn.load(tmp_path / "model.json")(x).data
 
-    results = run_app_js(FORWARD, {"model": saved, "inputs": x.tolist()})
+    results = run_digit_js(FORWARD, {"model": saved, "inputs": x.tolist()})
     for i, (activations, shown) in enumerate(results):
         np.testing.assert_allclose(activations[-1], output[i], rtol=0, atol=1e-6)
         np.testing.assert_allclose(shown, probabilities(output[i], "sigmoid"), atol=1e-6)
@@ -191,9 +193,8 @@ def test_forward_javascript_reads_nielsens_files_as_sigmoid(sample, tmp_path):
 
 @pytest.fixture(scope="module")
 def trained():
-    """The network `python -m nn.serve` trains when it is given none."""
-    model, description = train_sample_model(progress=False)
-    return model, description
+    """The network `python -m nn.serve` trains when it is given none, and its description."""
+    return train_sample_model(progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -219,7 +220,12 @@ def fetch(server: PageServer, path: str, method: str = "GET") -> tuple[int, dict
 
 @pytest.mark.parametrize(
     "path, content_type",
-    [("/", "text/html"), ("/app.js", "text/javascript"), ("/style.css", "text/css")],
+    [
+        ("/", "text/html"),
+        ("/app.js", "text/javascript"),
+        ("/digit.js", "text/javascript"),
+        ("/style.css", "text/css"),
+    ],
 )
 def test_server_serves_the_page(server, path, content_type):
     status, headers, body = fetch(server, path)
