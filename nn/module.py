@@ -46,16 +46,7 @@ class Module:
                     yield from item.named_parameters(full + ".")
 
     def parameters(self) -> list[Parameter]:
-        """The parameters in named_parameters() order, found by the same walk without building
-        names: model.zero_grad() runs on every training step."""
-        found = []
-        for value in vars(self).values():
-            for item in value if isinstance(value, (list, tuple)) else (value,):
-                if isinstance(item, Parameter):
-                    found.append(item)
-                elif isinstance(item, Module):
-                    found += item.parameters()
-        return found
+        return [p for _, p in self.named_parameters()]
 
     def zero_grad(self) -> None:
         for p in self.parameters():

@@ -32,11 +32,16 @@ def save(model: MLP, path: str | os.PathLike, cost: str = "QuadraticCost") -> No
     cost names Nielsen's cost class ("QuadraticCost" or "CrossEntropyCost"); network2.py
     needs it to load the file.
     """
+    write_atomically(Path(path), json.dumps(to_document(model, cost)).encode())
+
+
+def to_document(model: MLP, cost: str = "QuadraticCost") -> dict:
+    """The model as the JSON object save() writes (network2.py's keys plus activations)."""
     if not isinstance(model, MLP):
         raise TypeError(f"save() writes MLPs in Nielsen's format, got {type(model).__name__}")
     if cost not in NIELSEN_COSTS:
         raise ValueError(f"cost must be one of {NIELSEN_COSTS}, got {cost!r}")
-    document = {
+    return {
         "sizes": model.sizes,
         "weights": [layer.weight.data.tolist() for layer in model.layers],
         "biases": [layer.bias.data.reshape(-1, 1).tolist() for layer in model.layers],
@@ -44,7 +49,6 @@ def save(model: MLP, path: str | os.PathLike, cost: str = "QuadraticCost") -> No
         "activation": model.activation,
         "output_activation": model.output_activation,
     }
-    write_atomically(Path(path), json.dumps(document).encode())
 
 
 def write_atomically(path: Path, content: bytes) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,7 +22,7 @@ from .data import load_sample
 from .losses import binary_cross_entropy
 from .module import MLP
 from .optim import SGD
-from .serialization import load, save
+from .serialization import load, to_document
 from .training import evaluate, fit
 
 WEB_ROOT = (Path(__file__).parent / "web").resolve()
@@ -109,12 +108,7 @@ class PageHandler(BaseHTTPRequestHandler):
 
 def model_json(model: MLP, description: str = "") -> bytes:
     """The model as nn.save writes it, plus a description for the page to show."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "model.json"
-        save(model, path)
-        document = json.loads(path.read_text())
-    document["description"] = description
-    return json.dumps(document).encode()
+    return json.dumps(to_document(model) | {"description": description}).encode()
 
 
 def load_model(path: str) -> MLP:

@@ -44,18 +44,6 @@ def test_sgd_step_on_a_large_parameter_allocates_far_less_than_it():
     assert peak < p.data.nbytes / 10
 
 
-def test_parameters_walk_gives_named_parameters_in_order():
-    class Block(nn.Module):
-        def __init__(self):
-            self.inner = [nn.Linear(3, 2, seed=0), nn.Sigmoid()]
-            self.pair = (nn.Linear(2, 2, seed=1), nn.MLP([2, 2], seed=2))
-            self.scale = nn.Parameter(np.ones(2))
-
-    model = Block()
-    assert model.parameters() == [p for _, p in model.named_parameters()]
-    assert len(model.parameters()) == 7
-
-
 def test_linear_weight_and_its_gradient_are_both_row_major():
     # The SGD update walks weight and gradient together: both must have the same layout.
     layer = nn.Linear(5, 3, seed=0)

@@ -136,6 +136,27 @@ def test_named_parameters_are_dotted_and_ordered():
     assert names == ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"]
 
 
+def test_named_parameters_walk_lists_tuples_nested_modules_and_own_parameters():
+    class Block(nn.Module):
+        def __init__(self):
+            self.inner = [nn.Linear(3, 2, seed=0), nn.Sigmoid()]
+            self.pair = (nn.Linear(2, 2, seed=1), nn.MLP([2, 2], seed=2))
+            self.scale = nn.Parameter(np.ones(2))
+
+    model = Block()
+    names, parameters = zip(*model.named_parameters())
+    assert names == (
+        "inner.0.weight",
+        "inner.0.bias",
+        "pair.0.weight",
+        "pair.0.bias",
+        "pair.1.layers.0.weight",
+        "pair.1.layers.0.bias",
+        "scale",
+    )
+    assert parameters[-1] is model.scale and parameters[0] is model.inner[0].weight
+
+
 def test_linear_shapes_follow_nielsen_and_pytorch():
     layer = nn.Linear(784, 30, seed=0)
     assert layer.weight.shape == (30, 784) and layer.bias.shape == (30,)
