@@ -6,7 +6,6 @@ PyTorch when it can be imported; plus the cases (network, cost, learning rate) a
 
 from __future__ import annotations
 
-import gzip
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,20 +45,18 @@ DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "mnist"
 # ---------------------------------------------------------------- data and the training loop
 
 
-def load_mnist(data_dir: Path, count: int) -> tuple[np.ndarray, np.ndarray, str]:
+def load_training_examples(data_dir: Path, count: int) -> tuple[np.ndarray, np.ndarray, str]:
     """(pixels in [0, 1] as float64, one-hot labels, description): the first `count`
-    training images, read straight from the IDX files; random data if they are missing."""
-    images = data_dir / "train-images-idx3-ubyte.gz"
-    labels = data_dir / "train-labels-idx1-ubyte.gz"
+    training images of the .gz files in data_dir; random data if they are missing."""
+    images = data_dir / f"{nn.data.FILES['train_images']}.gz"
+    labels = data_dir / f"{nn.data.FILES['train_labels']}.gz"
     if not (images.exists() and labels.exists()):
         rng = np.random.default_rng(0)
         digits = rng.integers(0, 10, count)
-        return rng.random((count, 784)), np.eye(10)[digits], "random data (MNIST not found)"
-    with gzip.open(images) as f:  # 16-byte header, then uint8 pixels
-        pixels = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)[:count]
-    with gzip.open(labels) as f:  # 8-byte header, then uint8 labels
-        digits = np.frombuffer(f.read(), np.uint8, offset=8)[:count]
-    return pixels / 255.0, np.eye(10)[digits], f"MNIST training images from {data_dir}"
+        return rng.random((count, 784)), nn.data.one_hot(digits), "random data (MNIST not found)"
+    pixels = nn.data.read_idx(images, ndim=3).reshape(-1, 784)[:count]
+    digits = nn.data.read_idx(labels, ndim=1)[:count]
+    return pixels / 255.0, nn.data.one_hot(digits), f"MNIST training images from {data_dir}"
 
 
 def train_epoch(model, optimizer, loss_fn, x, y, batches) -> None:
@@ -105,6 +102,11 @@ class Candidates:
         layers = range(len(self.case.sizes) - 1)
         weights = [self.initial[f"layers.{i}.weight"] for i in layers]
         return weights, [self.initial[f"layers.{i}.bias"] for i in layers]
+
+    def first_steps(self, steps: int) -> Candidates:
+        """The same implementations, starting from the same weights, on the first `steps`
+        mini-batches only."""
+        return Candidates(self.case, self.dtype, self.x, self.y, self.batches[:steps], self.torch)
 
     def make(self, name: str):
         return getattr(self, f"_make_{name}")()

@@ -39,10 +39,10 @@ def main() -> None:
     rows = {}
     for recipe in options.recipes:
         for seed in options.seeds:
-            argv = ["--recipe", recipe, "--data-dir", options.data_dir, "--no-download", "--quiet"]
-            argv += ["--seed", str(seed)] + (
-                ["--epochs", str(options.epochs)] if options.epochs else []
-            )
+            argv = ["--recipe", recipe, "--seed", str(seed), "--data-dir", options.data_dir]
+            argv += ["--no-download", "--quiet"]
+            if options.epochs:
+                argv += ["--epochs", str(options.epochs)]
             _, _, summary = example.train(example.parse_arguments(argv))
             rows[f"{recipe} seed {seed}"] = summary | {"recipe": recipe}
             print(f"{recipe} seed {seed}: {summary}", flush=True)

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from candidates import CASES, DEFAULT_DATA, LOSSES, load_mnist, train_epoch
+from candidates import CASES, DEFAULT_DATA, LOSSES, load_training_examples, train_epoch
 
 import nn
 
@@ -32,7 +32,7 @@ def main(argv=None) -> int:
 
     case = CASES[args.case]
     examples = args.steps * args.batch_size
-    x, y, _ = load_mnist(Path(args.data_dir), examples)
+    x, y, _ = load_training_examples(Path(args.data_dir), examples)
     x, y = x.astype(args.dtype), y.astype(args.dtype)
     batches = np.array_split(np.random.default_rng(1).permutation(len(x)), args.steps)
     model = nn.MLP(case.sizes, seed=0, dtype=args.dtype)

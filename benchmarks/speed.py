@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 from baseline import per_example_epoch
-from candidates import CASES, DEFAULT_DATA, Candidates, import_torch, load_mnist
+from candidates import CASES, DEFAULT_DATA, Candidates, import_torch, load_training_examples
 
 from autodiff import Tensor
 
@@ -172,7 +172,7 @@ def main(argv=None) -> int:
     repeats = args.repeats or (3 if quick else 5)
     out = ["# Speed: autodiff against hand-written numpy", ""] + machine_facts(torch)
     largest = max(CASES[c].quick_examples if quick else CASES[c].examples for c in args.cases)
-    x_all, y_all, source = load_mnist(Path(args.data_dir), largest)
+    x_all, y_all, source = load_training_examples(Path(args.data_dir), largest)
     out += [f"- data: {source}", f"- repeats: {repeats} interleaved rounds per row", ""]
     emit(out)
 
@@ -245,8 +245,7 @@ def weights_check(case_name: str, dtype, batch_size: int, candidates: Candidates
     (rounding differences are then still at the level of one step), and how far apart the
     weights are after the whole epoch (where SGD may have amplified them, most in float32)."""
     rtol, atol = (1e-9, 1e-12) if np.dtype(dtype) == np.float64 else (1e-4, 1e-6)
-    short = Candidates(candidates.case, candidates.dtype, candidates.x, candidates.y,
-                       candidates.batches[:SHORT_STEPS], candidates.torch)  # fmt: skip
+    short = candidates.first_steps(SHORT_STEPS)
     base, base_epoch = _trained_weights(short, "baseline"), finals["baseline"]
     parts = []
     for name in short.names()[1:]:
@@ -273,8 +272,7 @@ def _trained_weights(candidates: Candidates, name: str) -> list[np.ndarray]:
 def memory_row(case_name: str, dtype, candidates: Candidates, steps: int) -> str:
     epochs = 3
     # Shorter epochs: tracemalloc slows Python down, and the peak does not depend on length.
-    small = Candidates(candidates.case, candidates.dtype, candidates.x, candidates.y,
-                       candidates.batches[:steps], None)  # fmt: skip
+    small = candidates.first_steps(steps)
     batch_size = len(candidates.batches[0])
     base = peak_memory(small, "baseline", epochs)
     auto = peak_memory(small, "autodiff", epochs)

@@ -155,16 +155,16 @@ def _assemble(
     pairs = []
     for part in ("train", "test"):
         images, labels = arrays[f"{part}_images"], arrays[f"{part}_labels"]
-        where = paths[f"{part}_images"]
+        images_path, labels_path = paths[f"{part}_images"], paths[f"{part}_labels"]
         if images.ndim != 3 or images.shape[1:] != (28, 28):
-            raise ValueError(f"{where}: images are {images.shape[1:]}, expected 28 x 28")
+            raise ValueError(f"{images_path}: images are {images.shape[1:]}, expected 28 x 28")
         if labels.shape != (len(images),):
             raise ValueError(
-                f"{paths[f'{part}_labels']}: {labels.shape} labels for {len(images)} images in "
-                f"{where}, expected ({len(images)},)"
+                f"{labels_path}: {labels.shape} labels for {len(images)} images in "
+                f"{images_path}, expected ({len(images)},)"
             )
         if labels.size and labels.max() > 9:
-            raise ValueError(f"{paths[f'{part}_labels']}: label {labels.max()}, expected 0-9")
+            raise ValueError(f"{labels_path}: label {labels.max()}, expected 0-9")
         # Scale in place in the target dtype: one array of the final size, exact 0 and 1.
         scaled = images.reshape(len(images), PIXELS).astype(dtype)
         scaled /= 255
@@ -281,15 +281,13 @@ def download_mnist(
     DownloadError naming the file, every URL tried and what went wrong.
     """
     folder = cache_dir() if directory is None else Path(directory).expanduser()
-    bases = MIRRORS if mirrors is None else [mirrors] if isinstance(mirrors, str) else mirrors
+    bases = MIRRORS if mirrors is None else [mirrors] if isinstance(mirrors, str) else list(mirrors)
     if retries < 0:
         raise ValueError(f"retries must be 0 or more, got {retries}")
     folder.mkdir(parents=True, exist_ok=True)
     for name in FILES.values():
         if not (folder / name).is_file() and not (folder / f"{name}.gz").is_file():
-            fetch(
-                f"{name}.gz", SHA256[f"{name}.gz"], folder, list(bases), timeout, retries, progress
-            )
+            fetch(f"{name}.gz", SHA256[f"{name}.gz"], folder, bases, timeout, retries, progress)
     return folder
 
 
