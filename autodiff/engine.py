@@ -14,6 +14,7 @@ import numpy as np
 
 from . import anomaly
 from .mode import switches
+from .saved import release
 from .tensor import Tensor, lift
 
 _creation = attrgetter("_id")
@@ -49,25 +50,30 @@ def backpropagate(roots: Sequence[Tensor], seeds: Sequence, create_graph: bool) 
 
     Gradients are arrays, or Tensors recorded in the graph when create_graph is True; they
     flow through this local table, so a tensor used twice is processed once with both parts.
+    Rules get the arrays their op saved (rebinding `t.data` later does not change what was
+    computed); without create_graph the walked graph's arrays are writable again afterwards.
     """
     grads: dict = {}
     for root, seed in zip(roots, seeds):
         grads[root] = seed if root not in grads else grads[root] + seed
-    for node in reversed(topological_order(roots)):
+    order = topological_order(roots)
+    for node in reversed(order):
         op, grad_out = node.op, grads.get(node)
         if op is None or grad_out is None:
             continue
         inputs = op.inputs
         if create_graph:
             input_grads = op.backward(grad_out, *inputs, node)
+            shapes = [t.shape for t in inputs]
         else:
-            input_grads = op.backward(grad_out, *[t.data for t in inputs], node.data)
+            arrays = op.saved
+            input_grads = op.backward(grad_out, *arrays)
+            shapes = [a.shape for a in arrays]
         if switches.anomaly:
             anomaly.check_finite(op, input_grads, "backward")
-        for tensor, grad in zip(inputs, input_grads):
+        for tensor, grad, shape in zip(inputs, input_grads, shapes):
             if grad is None or not tensor.requires_grad:
                 continue
-            shape = tensor.data.shape
             if grad.shape != shape:
                 grad = sum_to_shape(grad, shape)
                 if grad.shape != shape:
@@ -77,6 +83,8 @@ def backpropagate(roots: Sequence[Tensor], seeds: Sequence, create_graph: bool) 
                     )
             previous = grads.get(tensor)
             grads[tensor] = grad if previous is None else previous + grad
+    if not create_graph:
+        release(order)
     return grads
 
 
@@ -137,10 +145,19 @@ def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False):
     A single input gives a single Tensor; a sequence gives a tuple.
     """
     single_input = isinstance(inputs, Tensor)
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    inputs = [inputs] if single_input else list(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
+    outputs = _tensors(outputs, "outputs")
+    inputs = _tensors(inputs, "inputs")
+    for kind, tensors in (("output", outputs), ("input", inputs)):
+        for position, tensor in enumerate(tensors):
+            if not tensor.requires_grad:
+                raise RuntimeError(_no_grad_message(kind, position, tensor))
+    if grad_outputs is None or not isinstance(grad_outputs, (list, tuple)):
         grad_outputs = [grad_outputs] * len(outputs)
+    elif len(grad_outputs) != len(outputs):
+        raise ValueError(
+            f"grad(): {len(grad_outputs)} grad_outputs given for {len(outputs)} outputs; "
+            "pass one per output (None for a scalar output)"
+        )
     seeds = []
     for output, given in zip(outputs, grad_outputs):
         if create_graph and isinstance(given, Tensor):
@@ -156,3 +173,41 @@ def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False):
             g = np.zeros(x.shape, dtype=x.dtype)
         result.append(g if isinstance(g, Tensor) else Tensor._make(g, False))
     return result[0] if single_input else tuple(result)
+
+
+def _tensors(value, what: str) -> list[Tensor]:
+    """outputs or inputs of grad() as a non-empty list of Tensors, or a TypeError saying why."""
+    values = [value] if isinstance(value, Tensor) else value
+    if isinstance(values, (list, tuple)) and values:
+        strays = [(i, v) for i, v in enumerate(values) if not isinstance(v, Tensor)]
+        if not strays:
+            return list(values)
+        position, stray = strays[0]
+        given = f"{type(stray).__name__} at position {position}"
+    elif isinstance(values, (list, tuple)):
+        given = f"an empty {type(values).__name__}"
+    else:
+        given = f"a {type(values).__name__}"
+    raise TypeError(
+        f"grad(): {what} must be a Tensor or a non-empty list of Tensors, got {given}. "
+        + (
+            "Outputs are the Tensors computed from the inputs (a number or a numpy array "
+            "has no graph to differentiate)"
+            if what == "outputs"
+            else "Inputs are the Tensors (requires_grad=True) to differentiate with respect to"
+        )
+    )
+
+
+def _no_grad_message(kind: str, position: int, tensor: Tensor) -> str:
+    if kind == "output":
+        return (
+            f"grad(): output {position} (shape {tensor.shape}) does not require a gradient: it "
+            "was computed from no tensor with requires_grad=True, or under no_grad(), so "
+            "nothing can be differentiated"
+        )
+    return (
+        f"grad(): input {position} (shape {tensor.shape}) does not require a gradient: "
+        "create it with requires_grad=True (or call .requires_grad_() on a leaf) before "
+        "computing the outputs"
+    )

@@ -22,6 +22,7 @@ class Op:
 
     inputs: tuple = ()
     needs_input_grad: tuple[bool, ...] = ()
+    saved: list | tuple = ()  # the arrays forward computed with, then its output (by apply)
     created_at: Any = None  # a traceback summary, recorded only under detect_anomaly()
 
     def forward(self, *arrays: np.ndarray) -> np.ndarray:
@@ -44,7 +45,7 @@ class Op:
         return f"{self.name} {settings}".rstrip()
 
 
-_BOOKKEEPING = {"inputs", "needs_input_grad", "created_at"}
+_BOOKKEEPING = {"inputs", "needs_input_grad", "saved", "created_at"}
 
 
 def _short(value: Any) -> str:

@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from . import anomaly, ops
+from . import anomaly, ops, saved
 from .function import Op
 from .mode import switches
+from .saved import PINNED
 
 _creation_counter = itertools.count()
 
@@ -26,22 +27,39 @@ class ShapeError(ValueError):
 def apply(op: Op, *inputs):
     """Run op on the inputs' data and, when any input requires a gradient, record the node.
 
-    Called with plain arrays (as gradient rules do), it just runs the forward.
+    A recorded op keeps the arrays it computed with (`op.saved`: the inputs', then the
+    output's), and those arrays stay read-only until a backward pass through the op releases
+    them (see saved.py). Called with plain arrays (as gradient rules do), it just runs the
+    forward.
     """
     if not isinstance(inputs[0], Tensor) and not any(isinstance(t, Tensor) for t in inputs):
         return op.forward(*inputs)
+    # List comprehensions, not generators: apply runs once per op, and at small batch sizes
+    # its own cost is a visible part of a training step.
+    arrays = [t.data for t in inputs]
     try:
-        data = op.forward(*[t.data for t in inputs])
+        data = op.forward(*arrays)
     except (ValueError, IndexError) as error:
         shapes = " and ".join(str(t.shape) for t in inputs)
         kind = IndexError if isinstance(error, IndexError) else ShapeError
         raise kind(f"{op!r} on input shapes {shapes}: {error}") from error
-    # List comprehensions, not generators: apply runs once per op, and at small batch sizes
-    # its own cost is a visible part of a training step.
     needs_input_grad = tuple([t.requires_grad for t in inputs])
     out = Tensor._make(data, switches.grad_enabled and True in needs_input_grad)
     if out.requires_grad:
-        op.inputs, op.needs_input_grad, out.op = inputs, needs_input_grad, op
+        # Lock what backward will read: leaf inputs' arrays (an intermediate input was locked
+        # as the output of its own op) and the output. setflags with a positional argument:
+        # the keyword form, and flags.writeable = ..., cost several times more.
+        for t, array in zip(inputs, arrays):
+            if t.op is None and id(array) not in PINNED and array.flags.writeable:
+                array.setflags(False)
+                PINNED[id(array)] = array, type(op)  # the class: the op holds its graph
+        if data.flags.writeable:
+            data.setflags(False)
+            PINNED[id(data)] = data, type(op)
+        if len(PINNED) > saved.prune_at:
+            saved.prune()
+        arrays.append(data)
+        op.inputs, op.needs_input_grad, op.saved, out.op = inputs, needs_input_grad, arrays, op
     if switches.anomaly:
         anomaly.record_origin(op)
         anomaly.check_finite(op, (data,), "forward")
@@ -49,30 +67,73 @@ def apply(op: Op, *inputs):
 
 
 def _as_float_array(data: Any, dtype) -> np.ndarray:
-    """A fresh floating array: float64 unless data is a floating numpy array or dtype says."""
+    """A fresh floating array: float64 unless data is a floating numpy array or dtype says.
+
+    Anything that is not real numbers (None, strings, objects, ragged lists, complex) is
+    refused here, naming what was given, instead of becoming NaN or losing its imaginary part.
+    """
     if isinstance(data, Tensor):
         data = data.data
-    if dtype is None:
-        dtype = data.dtype if isinstance(data, (np.ndarray, np.floating)) else np.float64
-        if not np.issubdtype(dtype, np.floating):
-            dtype = np.float64
-    elif not np.issubdtype(np.dtype(dtype), np.floating):
+    if dtype is not None and not np.issubdtype(np.dtype(dtype), np.floating):
         raise TypeError(f"Tensor holds floating-point data: expected a float dtype, got {dtype}")
-    return np.array(data, dtype=dtype)
+    array = numeric_array(data, "Tensor()")
+    if dtype is None:
+        floating = isinstance(data, (np.ndarray, np.floating)) and array.dtype.kind == "f"
+        dtype = array.dtype if floating else np.float64
+    return np.array(array, dtype=dtype)
+
+
+def numeric_array(value: Any, where: str) -> np.ndarray:
+    """value as an array of real numbers (bool, int or float), or an error naming what it was."""
+    try:
+        array = np.asarray(value)
+    except ValueError as error:  # numpy's message for ragged nested lists
+        raise ValueError(
+            f"{where} expected a rectangular array of numbers (nested lists of equal "
+            f"lengths), got a ragged {type(value).__name__}: {error}"
+        ) from None
+    if array.dtype.kind in "biuf":
+        return array
+    if array.dtype.kind == "c":
+        raise TypeError(
+            f"{where} expected real numbers, got complex {_describe(value, array)}: the engine "
+            "differentiates real functions; pass the real part (x.real) or abs(x)"
+        )
+    raise TypeError(
+        f"{where} expected numbers (a number, nested lists of numbers or a numeric array), "
+        f"got {_describe(value, array)}"
+    )
+
+
+def _describe(value: Any, array: np.ndarray) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, (str, bytes)):
+        return f"the string {value[:40]!r} (convert text with float() first)"
+    if array.dtype == object:
+        return (
+            f"a {type(value).__name__} of Python objects (elements that are not numbers, "
+            "such as None or strings, or nested lists of different lengths)"
+        )
+    return f"a {type(value).__name__} of dtype {array.dtype}"
 
 
 def lift(value: Any, like: Tensor) -> Tensor:
-    """Wrap a constant (number or array) as a Tensor in the dtype of the tensor it meets."""
+    """Wrap a constant (number or array) as a Tensor in the dtype of the tensor it meets.
+
+    An array already in that dtype is shared, not copied: `model(x[idx])` uses the batch as
+    it is.
+    """
     if isinstance(value, Tensor):
         return value
     array = np.asarray(value)
-    # Only a floating tensor sets the dtype: a boolean mask must not turn numbers into bools.
-    if (
-        array.dtype != like.data.dtype
-        and array.dtype.kind in "biuf"
-        and like.data.dtype.kind == "f"
-    ):
-        array = array.astype(like.data.dtype)
+    # Builtin dtypes are singletons: `is` is the fast path for a batch already in the dtype.
+    if array.dtype is not like.data.dtype:
+        if array.dtype.kind not in "biuf":
+            array = numeric_array(value, f"an operation on a Tensor of dtype {like.dtype}")
+        # Only a floating tensor sets the dtype: a boolean mask must not turn numbers into bools.
+        if array.dtype != like.data.dtype and like.data.dtype.kind == "f":
+            array = array.astype(like.data.dtype)
     return Tensor._make(array, False)
 
 

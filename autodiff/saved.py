@@ -1,0 +1,94 @@
+"""Arrays saved for backward stay read-only until a backward pass through their graph.
+
+`apply` makes the arrays a recorded op will read in backward (leaf inputs' and the output)
+read-only and registers them here; `backward()` and `grad()` make the arrays of the graph
+they walked writable again. So an in-place change that would corrupt a gradient (`w.data +=
+1`, `b.data[...] = 0`, an optimizer step before `backward()`) fails at the change, and
+updating parameters after `backward()` is legal. Knows nothing of the walk itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import sys
+from collections.abc import Iterable
+
+import numpy as np
+
+from .function import Op
+
+# id(array) -> (array, the class of the op that first saved it). Holding the array keeps
+# its id unique while registered; registered arrays are exactly those made read-only here.
+PINNED: dict[int, tuple[np.ndarray, type[Op]]] = {}
+
+# Graphs dropped without a backward leave their arrays here; past this many entries, those
+# that nothing else holds any more are forgotten (see prune). apply checks it on insertion.
+prune_at = 1024
+
+
+def release(order: Iterable) -> None:
+    """Make writable again the arrays registered for the ops of `order` (tensors in creation
+    order, so that an array is released before the views made from it)."""
+    for tensor in order:
+        op = tensor.op
+        if op is None:
+            continue
+        for array in op.saved:
+            if PINNED.pop(id(array), None) is not None:
+                _unlock(array)
+    if len(PINNED) > prune_at:
+        prune()
+
+
+def _unlock(array: np.ndarray) -> None:
+    # A view whose base another pending graph still saved stays read-only: ValueError.
+    with contextlib.suppress(ValueError):
+        array.setflags(True)  # positional: the keyword form costs several times more
+
+
+def prune() -> None:
+    """Forget registered arrays that only the registry still holds (their graphs are gone)."""
+    global prune_at
+    for key, (array, _) in list(PINNED.items()):
+        # References: the registry's tuple, `array` here and getrefcount's argument.
+        if sys.getrefcount(array) <= 3:
+            del PINNED[key]
+    prune_at = max(1024, 2 * len(PINNED))
+
+
+def saved_by(array: np.ndarray) -> type[Op] | None:
+    """The class of the recorded op that made array read-only, or None if none did."""
+    entry = PINNED.get(id(array))
+    return entry[1] if entry is not None and entry[0] is array else None
+
+
+def release_if_unused(array: np.ndarray) -> bool:
+    """Make array writable again when no live recorded op still holds it (its graphs were
+    dropped without backward); return whether it is writable. Slow (it asks the garbage
+    collector who refers to the array): for error paths only."""
+    if saved_by(array) is None:
+        return bool(array.flags.writeable)
+    for holder in gc.get_referrers(array):
+        if isinstance(holder, list) and any(
+            isinstance(owner, Op) or (isinstance(owner, dict) and owner.get("saved") is holder)
+            for owner in gc.get_referrers(holder)
+        ):
+            return False
+    del PINNED[id(array)]
+    _unlock(array)
+    return bool(array.flags.writeable)
+
+
+def read_only_error(array: np.ndarray, what: str) -> RuntimeError | None:
+    """A RuntimeError naming `what` and the op that saved array while a live graph still
+    needs it for backward; None (after releasing it) when no graph does."""
+    op = saved_by(array)
+    if op is None or release_if_unused(array):
+        return None
+    return RuntimeError(
+        f"{what} is saved for backward by {op.__name__} in a graph that has not been "
+        "backpropagated yet, so it is read-only: changing it now would make that gradient "
+        "wrong. Call backward() first, or build the graph under autodiff.no_grad() when no "
+        "gradient is wanted"
+    )
