@@ -1,6 +1,7 @@
 """Datasets as numpy arrays, rows as examples: MNIST found, downloaded (verified, atomic) or
 taken from the genuine sample shipped here (mnist), and what serves any dataset: one-hot
-labels, mini-batches, Nielsen's list-of-columns format (arrays). Knows nothing of models.
+labels, mini-batches, Nielsen's list-of-columns format (arrays); his mnist.pkl.gz read with
+a restricted unpickler (nielsen). Knows nothing of models.
 """
 
 from .arrays import from_nielsen, iterate_minibatches, one_hot, to_nielsen
@@ -19,6 +20,7 @@ from .mnist import (
     load_sample,
     read_idx,
 )
+from .nielsen import load_nielsen_pickle, save_nielsen_pickle
 
 __all__ = [
     "FILES",
@@ -34,8 +36,10 @@ __all__ = [
     "from_nielsen",
     "iterate_minibatches",
     "load_mnist",
+    "load_nielsen_pickle",
     "load_sample",
     "one_hot",
     "read_idx",
+    "save_nielsen_pickle",
     "to_nielsen",
 ]
