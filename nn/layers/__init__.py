@@ -4,6 +4,7 @@ training, drawing, web) around it.
 """
 
 from .activations import Activation, ReLU, Sigmoid, Tanh
+from .containers import Flatten, Sequential
 from .functional import Affine, activation_function, affine, relu, sigmoid, softmax, tanh
 from .linear import INITIALIZERS, Linear
 from .mlp import MLP
@@ -14,10 +15,12 @@ __all__ = [
     "MLP",
     "Activation",
     "Affine",
+    "Flatten",
     "Linear",
     "Module",
     "Parameter",
     "ReLU",
+    "Sequential",
     "Sigmoid",
     "Tanh",
     "activation_function",

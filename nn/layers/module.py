@@ -22,7 +22,13 @@ class Parameter(Tensor):
 
 
 class Module:
-    """Base class: parameters are found by walking attributes (Parameters, Modules, lists)."""
+    """Base class: parameters are found by walking attributes (Parameters, Modules, lists).
+
+    `training` says which mode a module is in: layers that act differently while training
+    (dropout, batch normalisation) read it; `train()` and `eval()` set it on every submodule.
+    """
+
+    training = True
 
     def forward(self, *args):
         raise NotImplementedError
@@ -40,6 +46,23 @@ class Module:
                     yield full, item
                 elif isinstance(item, Module):
                     yield from item.named_parameters(full + ".")
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every module inside it, parents before children."""
+        yield self
+        for value in vars(self).values():
+            for item in value if isinstance(value, (list, tuple)) else [value]:
+                if isinstance(item, Module):
+                    yield from item.modules()
+
+    def train(self, mode: bool = True) -> Module:
+        """Training mode for this module and all inside it (eval() is train(False))."""
+        for module in self.modules():
+            module.training = bool(mode)
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
 
     def parameters(self) -> list[Parameter]:
         return [p for _, p in self.named_parameters()]
