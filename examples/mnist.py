@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{summary['final_test_accuracy']:.2%}; {summary['seconds_per_epoch']:.2f} s per epoch"
     )
     if arguments.save:
-        nn.save(model, arguments.save, cost=nn.serialization.nielsen_cost(LOSSES[arguments.loss]))
+        nn.save(model, arguments.save, cost=nn.training.nielsen_cost(LOSSES[arguments.loss]))
         print(f"Saved to {arguments.save}")
     if arguments.plot:
         nn.plot_history(history, arguments.plot)

@@ -7,19 +7,41 @@
     nn.SGD(model.parameters(), lr=3.0).step()
 
 Rows are examples; weights are (out_features, in_features).
+
+The rooms: layers/ (the building blocks), losses.py and optim.py, backprop/ (BP1-BP4 by
+hand and the tools that verify backprop), data/, training/ (fit, save/load), draw.py,
+web/ (the draw-a-digit page); `python -m nn.verify` and `python -m nn.serve` are the commands.
 """
 
 from . import data
-from .backprop_report import BackpropReport, verify_backprop
-from .check import CheckResult, check_backprop
+from .backprop import (
+    Backprop,
+    BackpropReport,
+    CheckResult,
+    check_backprop,
+    manual_backprop,
+    verify_backprop,
+)
 from .draw import draw_model_graph, draw_network
-from .functional import affine, relu, sigmoid, softmax, tanh
+from .layers import (
+    MLP,
+    Flatten,
+    Linear,
+    Module,
+    Parameter,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+    affine,
+    relu,
+    sigmoid,
+    softmax,
+    tanh,
+)
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
-from .manual_backprop import Backprop, manual_backprop
-from .module import MLP, Linear, Module, Parameter, ReLU, Sigmoid, Tanh
 from .optim import SGD
-from .serialization import load, save
-from .training import History, evaluate, fit, plot_history
+from .training import History, evaluate, fit, load, plot_history, save
 
 __all__ = [
     "History",
@@ -28,10 +50,12 @@ __all__ = [
     "BackpropReport",
     "CheckResult",
     "SGD",
+    "Flatten",
     "Linear",
     "Module",
     "Parameter",
     "ReLU",
+    "Sequential",
     "Sigmoid",
     "Tanh",
     "affine",

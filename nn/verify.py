@@ -23,9 +23,9 @@ import traceback
 
 import numpy as np
 
-from .check import check_backprop
-from .manual_backprop import HIDDEN_ACTIVATIONS
-from .mistakes import COSTS
+from .backprop.check import check_backprop
+from .backprop.equations import HIDDEN_ACTIVATIONS
+from .backprop.mistakes import COSTS
 
 # --output-activation: every output some cost accepts, with "linear" for None.
 OUTPUT_ACTIVATIONS = {name or "linear": name for outputs in COSTS.values() for name in outputs}

@@ -1,4 +1,4 @@
-"""Build nn/mnist_sample.npz, the genuine MNIST sample that nn.data.load_sample ships.
+"""Build nn/data/mnist_sample.npz, the genuine MNIST sample that nn.data.load_sample ships.
 
     python scripts/make_mnist_sample.py                  # from ../shared/data/mnist
     python scripts/make_mnist_sample.py --source DIR --train 8000 --test 2000

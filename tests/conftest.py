@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-# ---- MNIST data fixtures (owner: nn/data.py and tests/test_data.py) ----
+# ---- MNIST data fixtures (owner: nn/data/ and tests/test_data.py) ----
 MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared/data/mnist"
 
 

@@ -105,7 +105,7 @@ def test_gradcheck_agrees_on_every_parameter(sizes, loss, loss_name, output_acti
         for i in range(layers):
             z = nn.affine(hidden, values[2 * i], values[2 * i + 1])
             last = i == layers - 1
-            hidden = nn.functional.activation_function(output_activation if last else "tanh")(z)
+            hidden = nn.layers.activation_function(output_activation if last else "tanh")(z)
         return loss(hidden, y)
 
     inputs = [Tensor(p.data, requires_grad=True) for p in model.parameters()]

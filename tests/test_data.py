@@ -13,11 +13,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nn import data, download
+from nn import data
 from nn.data import (
     FILES,
     DownloadError,
     SampleDataWarning,
+    download,
     download_mnist,
     from_nielsen,
     iterate_minibatches,

@@ -411,3 +411,36 @@ def test_save_is_atomic_when_the_write_fails(tmp_path, monkeypatch):
         nn.save(nn.MLP([3, 2], seed=1), path)
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["model.json"]
+
+
+def test_sequential_chains_layers_and_names_their_parameters():
+    first, second = nn.Linear(4, 3, seed=0), nn.Linear(3, 2, seed=1)
+    model = nn.Sequential(first, nn.Sigmoid(), nn.Flatten(), second)
+    x = np.random.default_rng(2).normal(size=(5, 4))
+    expected = second(first(x).sigmoid()).data
+    np.testing.assert_array_equal(model(x).data, expected)
+    assert [name for name, _ in model.named_parameters()] == [
+        "layers.0.weight", "layers.0.bias", "layers.3.weight", "layers.3.bias"
+    ]  # fmt: skip
+    assert len(model) == 4 and model[3] is second and list(model)[0] is first
+    with pytest.raises(TypeError, match="takes Modules; layer 1 is ufunc"):
+        nn.Sequential(first, np.tanh)
+
+
+def test_flatten_keeps_the_batch_axis_and_passes_gradients_back():
+    x = Tensor(np.arange(24.0).reshape(2, 3, 2, 2), requires_grad=True)
+    y = nn.Flatten()(x)
+    assert y.shape == (2, 12)
+    (y * np.arange(12.0)).sum().backward()
+    np.testing.assert_array_equal(x.grad, np.tile(np.arange(12.0), (2, 1)).reshape(2, 3, 2, 2))
+    with pytest.raises(ValueError, match=r"at least 2 axes, got shape \(3,\)"):
+        nn.Flatten(start_dim=2)(np.ones(3))
+
+
+def test_train_and_eval_set_the_mode_of_every_submodule():
+    model = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.ReLU(), nn.Linear(2, 1)))
+    assert all(m.training for m in model.modules())
+    assert model.eval() is model
+    assert len(list(model.modules())) == 5 and not any(m.training for m in model.modules())
+    model.train()
+    assert all(m.training for m in model.modules())

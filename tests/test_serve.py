@@ -22,11 +22,12 @@ import pytest
 
 import nn
 from nn.data import load_sample
-from nn.serve import PageServer, main, model_json, train_sample_model
-from nn.web_preprocess import preprocess
+from nn.serve import main, train_sample_model
+from nn.web.preprocess import preprocess
+from nn.web.server import PageServer, model_json
 
 ROOT = Path(__file__).resolve().parents[1]
-DIGIT_JS = ROOT / "nn" / "web" / "digit.js"
+DIGIT_JS = ROOT / "nn" / "web" / "static" / "digit.js"
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 SCREENSHOT = ROOT / "docs" / "draw-digit.png"
 SETUP_HINT = "run `make setup` (it installs Debian's chromium, chromium-driver and nodejs)"
@@ -231,7 +232,7 @@ def test_server_serves_the_page(server, path, content_type):
     status, headers, body = fetch(server, path)
     assert status == 200 and headers["Content-Type"].startswith(content_type)
     assert headers["Content-Security-Policy"].startswith("default-src 'self'")
-    assert body == (ROOT / "nn" / "web" / (path.strip("/") or "index.html")).read_bytes()
+    assert body == (ROOT / "nn" / "web" / "static" / (path.strip("/") or "index.html")).read_bytes()
     assert fetch(server, path, method="HEAD")[:2] == (status, headers)
 
 

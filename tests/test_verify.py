@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import nn
-from nn.backprop_report import BackpropReport
+from nn.backprop.report import BackpropReport
 
 
 def sigmoid(z):
@@ -384,13 +384,13 @@ def test_verify_backprop_shows_vanishing_gradients_in_a_deep_sigmoid_net():
 
 
 def test_verify_backprop_fails_when_autograd_is_wrong(monkeypatch):
-    affine = nn.functional.Affine.backward
+    affine = nn.layers.functional.Affine.backward
 
     def doubled_weight_gradient(self, grad_out, x, weight, bias, z):
         dx, dweight, dbias = affine(self, grad_out, x, weight, bias, z)
         return dx, 2 * dweight, dbias
 
-    monkeypatch.setattr(nn.functional.Affine, "backward", doubled_weight_gradient)
+    monkeypatch.setattr(nn.layers.functional.Affine, "backward", doubled_weight_gradient)
     model, x, y = problem([3, 4, 2], "sigmoid", "sigmoid", nn.mse_loss)
     report = nn.verify_backprop(model, x, y)
     assert not report.ok

@@ -1,6 +1,5 @@
 """MNIST as numpy arrays: find, download and verify the four IDX files, or fall back to the
-genuine sample shipped with the package; plus one-hot labels, mini-batches and converters to
-and from the list-of-columns format of Nielsen's mnist_loader.py.
+genuine sample shipped with the package.
 
 Rows are examples: images are (n, 784) floats in [0, 1], labels are (n,) integers 0-9.
 This module only moves data; it knows nothing of the autodiff engine or of models.
@@ -14,33 +13,15 @@ import os
 import struct
 import warnings
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from numpy.typing import ArrayLike, DTypeLike
+from numpy.typing import DTypeLike
 
+from .arrays import PIXELS, Pair
 from .download import DownloadError, fetch
-
-__all__ = [
-    "FILES",
-    "MIRRORS",
-    "MNIST",
-    "SHA256",
-    "SPLITS",
-    "DownloadError",
-    "SampleDataWarning",
-    "cache_dir",
-    "download_mnist",
-    "from_nielsen",
-    "iterate_minibatches",
-    "load_mnist",
-    "load_sample",
-    "one_hot",
-    "read_idx",
-    "to_nielsen",
-]
 
 # The four standard files by role, without the .gz that downloads carry.
 FILES = {
@@ -65,9 +46,6 @@ MIRRORS = [
 ]
 SPLITS = ("standard", "nielsen")
 SAMPLE_PATH = Path(__file__).with_name("mnist_sample.npz")
-PIXELS = 28 * 28
-
-Pair = tuple[np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True, eq=False)
@@ -189,13 +167,13 @@ def _checked(split: str, dtype: DTypeLike) -> np.dtype:
 
 
 def load_sample(split: str = "standard", dtype: DTypeLike = np.float64) -> MNIST:
-    """The genuine MNIST sample shipped in nn/mnist_sample.npz: the first training and test
+    """The genuine MNIST sample shipped in nn/data/mnist_sample.npz: the first training and test
     images of the official files, in order (see scripts/make_mnist_sample.py)."""
     dtype = _checked(split, dtype)
     with np.load(SAMPLE_PATH, allow_pickle=False) as archive:
         arrays = {role: archive[role] for role in FILES}
     paths = dict.fromkeys(FILES, str(SAMPLE_PATH))
-    return _assemble(arrays, paths, split, dtype, "embedded sample nn/mnist_sample.npz")
+    return _assemble(arrays, paths, split, dtype, "embedded sample nn/data/mnist_sample.npz")
 
 
 def load_mnist(
@@ -289,89 +267,3 @@ def download_mnist(
         if not (folder / name).is_file() and not (folder / f"{name}.gz").is_file():
             fetch(f"{name}.gz", SHA256[f"{name}.gz"], folder, bases, timeout, retries, progress)
     return folder
-
-
-def one_hot(labels: ArrayLike, num_classes: int = 10, dtype: DTypeLike = np.float64) -> np.ndarray:
-    """Rows of zeros with a 1 at each label: shape labels.shape + (num_classes,)."""
-    return np.eye(num_classes, dtype=dtype)[_checked_labels(labels, num_classes)]
-
-
-def _checked_labels(labels: ArrayLike, num_classes: int) -> np.ndarray:
-    labels = np.asarray(labels)
-    if not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"labels must be integers, got dtype {labels.dtype}")
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        bad = labels[(labels < 0) | (labels >= num_classes)].flat[0]
-        raise ValueError(f"labels must lie in 0..{num_classes - 1}, got {bad}")
-    return labels
-
-
-def iterate_minibatches(
-    x: ArrayLike,
-    y: ArrayLike,
-    batch_size: int,
-    shuffle: bool = True,
-    seed: int | np.random.Generator | None = None,
-) -> Iterator[Pair]:
-    """(x_batch, y_batch) pairs holding every example once: one epoch per call.
-
-    With shuffle, the order is a fresh permutation from seed (an int, or a Generator that is
-    advanced, so successive epochs differ). The last batch is smaller when batch_size does
-    not divide the number of examples. Batches are copies gathered as x[indices].
-    """
-    x, y = np.asarray(x), np.asarray(y)
-    if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
-        raise ValueError(
-            f"x and y need one row per example and the same number of rows; got shapes "
-            f"{x.shape} and {y.shape}"
-        )
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-        raise TypeError(f"batch_size must be an integer, got {batch_size!r}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    # Drawn now, not at the first next(), so errors and the seed's use happen at the call.
-    order = np.random.default_rng(seed).permutation(len(x)) if shuffle else np.arange(len(x))
-    batches = (order[start : start + batch_size] for start in range(0, len(x), batch_size))
-    return ((x[indices], y[indices]) for indices in batches)
-
-
-def to_nielsen(
-    images: ArrayLike, labels: ArrayLike, one_hot: bool = True
-) -> list[tuple[np.ndarray, np.ndarray | int]]:
-    """Nielsen's format: a list of (x, y), x a (784, 1) column, y a (10, 1) one-hot column
-    (his training data) or, with one_hot=False, the int label (his validation and test data)."""
-    images = np.asarray(images)
-    if images.ndim != 2 or images.shape[1] != PIXELS:
-        raise ValueError(f"images must have shape (n, {PIXELS}), got {images.shape}")
-    labels = _checked_labels(labels, 10)
-    if labels.shape != (len(images),):
-        raise ValueError(f"labels must have shape ({len(images)},) like images, got {labels.shape}")
-    columns = images.reshape(len(images), PIXELS, 1)
-    if one_hot:
-        targets = np.eye(10)[labels].reshape(len(labels), 10, 1)
-        return list(zip(columns, targets))
-    return [(column, int(label)) for column, label in zip(columns, labels)]
-
-
-def from_nielsen(pairs: Iterable[tuple[ArrayLike, ArrayLike | int]]) -> Pair:
-    """(images (n, 784), labels (n,) int64) from Nielsen's (x, y) pairs; y one-hot or int."""
-    images, labels = [], []
-    for index, pair in enumerate(pairs):
-        if len(pair) != 2:
-            raise ValueError(f"pair {index}: expected (x, y), got {len(pair)} items")
-        x, y = np.asarray(pair[0]), np.asarray(pair[1])
-        if x.shape not in ((PIXELS, 1), (PIXELS,)):
-            raise ValueError(f"pair {index}: x must have shape ({PIXELS}, 1), got {x.shape}")
-        if y.shape in ((10, 1), (10,)) and sorted(y.ravel().tolist()) == [0] * 9 + [1]:
-            labels.append(int(y.argmax()))
-        elif y.ndim == 0 and np.issubdtype(y.dtype, np.integer) and 0 <= y < 10:
-            labels.append(int(y))
-        else:
-            raise ValueError(
-                f"pair {index}: y must be a (10, 1) one-hot column or an int label 0-9, got "
-                f"shape {y.shape} {y.dtype}" + (f" value {y}" if y.size <= 10 else "")
-            )
-        images.append(x.reshape(PIXELS))
-    if not images:
-        return np.empty((0, PIXELS)), np.empty(0, np.int64)
-    return np.stack(images), np.array(labels, np.int64)

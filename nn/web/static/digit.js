@@ -1,15 +1,15 @@
 /* Draw a digit, without the page: a drawing to MNIST's 28x28, and the network's answer.
  *
  * No DOM: app.js uses these functions in the page, and node loads this file for the tests.
- * preprocess follows nn/web_preprocess.py step for step, and forward is the MLP of
- * nn/module.py on the JSON that nn.save writes. Vectors are plain arrays of numbers (float64,
+ * preprocess follows nn/web/preprocess.py step for step, and forward is the MLP of
+ * nn/layers/mlp.py on the JSON that nn.save writes. Vectors are plain arrays of numbers (float64,
  * as numpy's); images are row-major, ink in [0, 1].
  */
 "use strict";
 
 const FIELD = 28;
 const BOX = 20;
-const CENTRE = 14; // MNIST's mean centre of mass, in pixel indices (see web_preprocess.py)
+const CENTRE = 14; // MNIST's mean centre of mass, in pixel indices (see nn/web/preprocess.py)
 
 /* ---------- preprocessing: a drawing to MNIST's 28x28 ---------- */
 

@@ -6,7 +6,7 @@ example's cost C_x (not averaged), nabla_b[i] (out, 1), nabla_w[i] (out, in). la
 called once with x (batch, in), y (batch, out); it returns the gradients of the
 batch-averaged cost, nabla_b[i] (out,). The reference is autograd on nn.MLP with the same
 weights; the diagnosis matches the learner's numbers against what each common mistake would
-give (nn.mistakes, nn.diagnosis). `python -m nn.verify` is the command-line front end.
+give (mistakes, diagnosis). `python -m nn.verify` is the command-line front end.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..layers import MLP
+from ..losses import binary_cross_entropy, cross_entropy, mse_loss
 from . import diagnosis, mistakes
-from .backprop_report import shape_text
 from .diagnosis import CheckRow
-from .losses import binary_cross_entropy, cross_entropy, mse_loss
-from .manual_backprop import HIDDEN_ACTIVATIONS, check_layers
+from .equations import HIDDEN_ACTIVATIONS, check_layers
 from .mistakes import COSTS, DEFAULT_OUTPUT, Network
-from .module import MLP
+from .report import shape_text
 
 LOSSES = {
     "quadratic": mse_loss,

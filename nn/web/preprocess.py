@@ -1,4 +1,4 @@
-"""Turn a drawing into an MNIST-style 28x28 image: the Python reference for nn/web/digit.js.
+"""Turn a drawing into an MNIST-style 28x28 image: the Python reference for nn/web/static/digit.js.
 
 MNIST's digits were made by fitting each NIST digit into a 20x20 box (keeping its aspect
 ratio, antialiased) and shifting it in a 28x28 field so that its centre of mass is at the

@@ -19,10 +19,9 @@ import numpy as np
 
 from autodiff import Tensor, no_grad, numerical_gradient
 
-from .functional import activation_function
-from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
-from .manual_backprop import manual_backprop
-from .module import MLP
+from ..layers import MLP, activation_function
+from ..losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
+from .equations import manual_backprop
 
 # Differences relative to the largest magnitude of autograd's array; an absolute floor for
 # the numerical side, whose rounding error is about 1e-16 * cost / eps whatever the gradient.

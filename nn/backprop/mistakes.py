@@ -3,7 +3,7 @@
 A numpy forward and backward pass in Nielsen's equations (rows are examples, batch-averaged
 cost, weights (out, in)) in which one step of BP1 or BP2 can be replaced by a mistake (a
 Hypothesis), and the other arrays an entry of nabla_b or nabla_w may hold instead of its own
-gradient (transposed, another layer's, ...). Only computes: nn.diagnosis does the matching.
+gradient (transposed, another layer's, ...). Only computes: diagnosis does the matching.
 Activations and derivatives are nn.manual_backprop's, the numpy oracle.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .manual_backprop import ACTIVATIONS, DERIVATIVES, HIDDEN_ACTIVATIONS
+from .equations import ACTIVATIONS, DERIVATIVES, HIDDEN_ACTIVATIONS
 
 # Nielsen's costs and the output activations each is written for (None: linear output).
 COSTS = {
@@ -240,7 +240,7 @@ def _bp2_hypotheses(hidden: str) -> list[Hypothesis]:
 def alternatives(kind: str, i: int, passes: list[Pass], expected: dict, layout: str) -> list:
     """Other things entry nabla_{kind}[i] may hold: (verdict, words, one array per call).
 
-    The verdict also keys the advice in nn.diagnosis.TIPS. passes: the correct Pass of each
+    The verdict also keys the advice in diagnosis.TIPS. passes: the correct Pass of each
     call; expected: entry name -> correct arrays per call, in the learner's layout ("columns":
     nabla_b (out, 1); "rows": (out,)).
     """

@@ -1,9 +1,9 @@
 """Matching a learner's gradients to explanations, and saying what is wrong in plain words.
 
-Each entry (nabla_b[i], nabla_w[i]) gets a verdict: ok, an alternative it matches (nn.mistakes),
+Each entry (nabla_b[i], nabla_w[i]) gets a verdict: ok, an alternative it matches (mistakes),
 a constant factor, or a wrong shape. Then the diagnosis: one mistake in BP1 or BP2 that
 reproduces every number, one factor shared by every entry, or entry by entry, with the
-pattern going backwards from the output. Gets numbers from nn.check; computes none itself.
+pattern going backwards from the output. Gets numbers from check; computes none itself.
 """
 
 from __future__ import annotations

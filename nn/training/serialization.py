@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .losses import binary_cross_entropy
-from .module import MLP
+from ..layers import MLP
+from ..losses import binary_cross_entropy
 
 NIELSEN_COSTS = ("QuadraticCost", "CrossEntropyCost")
 

@@ -1,7 +1,7 @@
 """Downloading one file safely: streamed from a list of mirrors with retries, checked against
 its SHA-256, and moved into place atomically, so a failure never leaves a partial file.
 
-Knows nothing of MNIST: nn/data.py says which files, from where, with which checksums.
+Knows nothing of MNIST: nn/data/mnist.py says which files, from where, with which checksums.
 """
 
 from __future__ import annotations

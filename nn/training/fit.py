@@ -21,9 +21,9 @@ from tqdm.auto import tqdm
 
 from autodiff import no_grad
 
-from .data import iterate_minibatches, one_hot
-from .losses import cross_entropy
-from .module import MLP, Module
+from ..data import iterate_minibatches, one_hot
+from ..layers import MLP, Module
+from ..losses import cross_entropy
 from .serialization import nielsen_cost, save, write_atomically
 
 

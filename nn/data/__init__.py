@@ -1,0 +1,45 @@
+"""Datasets as numpy arrays, rows as examples: MNIST found, downloaded (verified, atomic) or
+taken from the genuine sample shipped here (mnist), and what serves any dataset: one-hot
+labels, mini-batches, Nielsen's list-of-columns format (arrays); his mnist.pkl.gz read with
+a restricted unpickler (nielsen). Knows nothing of models.
+"""
+
+from .arrays import from_nielsen, iterate_minibatches, one_hot, to_nielsen
+from .download import DownloadError
+from .mnist import (
+    FILES,
+    MIRRORS,
+    MNIST,
+    SAMPLE_PATH,
+    SHA256,
+    SPLITS,
+    SampleDataWarning,
+    cache_dir,
+    download_mnist,
+    load_mnist,
+    load_sample,
+    read_idx,
+)
+from .nielsen import load_nielsen_pickle, save_nielsen_pickle
+
+__all__ = [
+    "FILES",
+    "MIRRORS",
+    "MNIST",
+    "SAMPLE_PATH",
+    "SHA256",
+    "SPLITS",
+    "DownloadError",
+    "SampleDataWarning",
+    "cache_dir",
+    "download_mnist",
+    "from_nielsen",
+    "iterate_minibatches",
+    "load_mnist",
+    "load_nielsen_pickle",
+    "load_sample",
+    "one_hot",
+    "read_idx",
+    "save_nielsen_pickle",
+    "to_nielsen",
+]

@@ -1,0 +1,94 @@
+"""The Module base and Parameter: parameters are found by walking a module's attributes.
+
+Every layer (nn.layers) and network subclasses Module; optimizers update its Parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from autodiff import Tensor
+
+
+class Parameter(Tensor):
+    """A leaf tensor that a Module owns and an optimizer updates."""
+
+    __slots__ = ()
+
+    def __init__(self, data, name: str | None = None):
+        super().__init__(data, requires_grad=True, dtype=np.asarray(data).dtype, name=name)
+
+
+class Module:
+    """Base class: parameters are found by walking attributes (Parameters, Modules, lists).
+
+    `training` says which mode a module is in: layers that act differently while training
+    (dropout, batch normalisation) read it; `train()` and `eval()` set it on every submodule.
+    """
+
+    training = True
+
+    def forward(self, *args):
+        raise NotImplementedError
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter) pairs, such as ("layers.0.weight", W)."""
+        for name, value in vars(self).items():
+            items = enumerate(value) if isinstance(value, (list, tuple)) else [(None, value)]
+            for index, item in items:
+                full = prefix + name + ("" if index is None else f".{index}")
+                if isinstance(item, Parameter):
+                    yield full, item
+                elif isinstance(item, Module):
+                    yield from item.named_parameters(full + ".")
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every module inside it, parents before children."""
+        yield self
+        for value in vars(self).values():
+            for item in value if isinstance(value, (list, tuple)) else [value]:
+                if isinstance(item, Module):
+                    yield from item.modules()
+
+    def train(self, mode: bool = True) -> Module:
+        """Training mode for this module and all inside it (eval() is train(False))."""
+        for module in self.modules():
+            module.training = bool(mode)
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    def parameters(self) -> list[Parameter]:
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad = None
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {name: p.data.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Copy arrays into the parameters; every name and shape must match."""
+        own = dict(self.named_parameters())
+        missing, unexpected = sorted(own.keys() - state.keys()), sorted(state.keys() - own.keys())
+        if missing or unexpected:
+            raise KeyError(f"state_dict mismatch: missing {missing}, unexpected {unexpected}")
+        for name, p in own.items():
+            value = np.asarray(state[name])
+            if value.shape != p.shape:
+                raise ValueError(f"{name}: expected shape {p.shape}, got {value.shape}")
+        for name, p in own.items():
+            np.copyto(p.data, state[name])
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.extra_repr()})"

@@ -1,0 +1,142 @@
+"""The house's rules, read from the source: which package may import which, no import cycles
+inside nn, and every public name of nn and autodiff still importable where users find it."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import autodiff
+import nn
+
+ROOT = Path(__file__).resolve().parents[1]
+# The building blocks: what a network is made of. They never reach for the tools around them.
+BLOCKS = ("nn.layers", "nn.losses", "nn.optim")
+TOOLS = ("nn.backprop", "nn.data", "nn.training", "nn.draw", "nn.web", "nn.verify", "nn.serve")
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {
+    module_name(path): path
+    for package in ("autodiff", "nn")
+    for path in sorted((ROOT / package).rglob("*.py"))
+}
+
+
+def imports_of(name: str) -> set[str]:
+    """The modules `name` imports at any point of its source, relative imports resolved; a
+    `from package import thing` counts as importing package.thing when that is a module."""
+    path = MODULES[name]
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                source = ".".join(base + ([node.module] if node.module else []))
+            else:
+                source = node.module
+            for alias in node.names:
+                candidate = f"{source}.{alias.name}"
+                found.add(candidate if candidate in MODULES else source)
+    return found
+
+
+def within(name: str, packages) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in packages)
+
+
+def test_the_rules_see_every_module_of_the_house():
+    # A sanity check of the walker itself: these must be found, or the rules below read nothing.
+    assert {"autodiff.tensor", "nn.layers.linear", "nn.backprop.equations"} <= MODULES.keys()
+    assert "nn.layers" in imports_of("nn.backprop.report")
+    assert "nn.backprop.diagnosis" in imports_of("nn.backprop.check")
+
+
+def test_autodiff_never_imports_nn():
+    for name in MODULES:
+        if name.startswith("autodiff"):
+            assert not {m for m in imports_of(name) if within(m, ["nn"])}, name
+
+
+def test_building_blocks_never_import_the_tools():
+    for name in MODULES:
+        if within(name, BLOCKS):
+            wrong = {m for m in imports_of(name) if within(m, TOOLS)}
+            assert not wrong, f"{name} imports {sorted(wrong)}"
+
+
+def test_the_oracles_import_numpy_and_the_standard_library_only():
+    oracles = [name for name in MODULES if name.startswith("nn.backprop.equations")]
+    assert oracles
+    for name in oracles:
+        top_levels = {m.split(".")[0] for m in imports_of(name)}
+        assert "numpy" in top_levels, name
+        assert top_levels - {"numpy"} <= set(sys.stdlib_module_names), (name, top_levels)
+
+
+def test_no_import_cycles_inside_nn():
+    graph = {
+        name: {m for m in imports_of(name) if m in MODULES and m != name}
+        for name in MODULES
+        if name.startswith("nn")
+    }
+    state: dict[str, str] = {}
+
+    def visit(name: str, path: list[str]) -> None:
+        state[name] = "open"
+        for target in sorted(graph.get(name, ())):
+            if state.get(target) == "open":
+                cycle = path[path.index(target) :] + [target] if target in path else [target]
+                pytest.fail("import cycle: " + " -> ".join(cycle))
+            if target not in state:
+                visit(target, path + [target])
+        state[name] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+
+
+PROMISED = [
+    "MLP", "SGD", "mse_loss", "fit", "save", "load", "verify_backprop", "check_backprop",
+    "manual_backprop", "draw_network",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(set(nn.__all__) | set(PROMISED)))
+def test_every_public_name_of_nn_is_importable(name):
+    assert name in nn.__all__
+    assert getattr(nn, name) is not None
+
+
+@pytest.mark.parametrize("name", autodiff.__all__)
+def test_every_public_name_of_autodiff_is_importable(name):
+    assert getattr(autodiff, name) is not None
+
+
+@pytest.mark.parametrize("name", nn.data.__all__)
+def test_every_name_of_nn_data_is_importable(name):
+    assert getattr(nn.data, name) is not None
+    assert callable(nn.data.load_mnist)
+
+
+@pytest.mark.parametrize("command", ["nn.verify", "nn.serve"])
+def test_the_commands_run_as_modules(command):
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-m", command, "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"python -m {command}" in done.stdout
