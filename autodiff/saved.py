@@ -92,3 +92,12 @@ def read_only_error(array: np.ndarray, what: str) -> RuntimeError | None:
         "wrong. Call backward() first, or build the graph under autodiff.no_grad() when no "
         "gradient is wanted"
     )
+
+
+def ensure_writable(array: np.ndarray, what: str) -> None:
+    """Before changing array in place: raise read_only_error's RuntimeError while a live graph
+    needs it (releasing it first when none does). For writers outside the engine."""
+    if not array.flags.writeable:
+        error = read_only_error(array, what)
+        if error is not None:
+            raise error

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from autodiff import Tensor
+from autodiff.saved import ensure_writable
 
 
 class SGD:
@@ -43,11 +44,15 @@ class SGD:
         self.velocity = [np.zeros_like(p.data) if momentum else None for p in self.params]
 
     def step(self) -> None:
-        for p, scratch, decays, velocity in zip(
-            self.params, self.scratch, self.decays, self.velocity
+        for position, (p, scratch, decays, velocity) in enumerate(
+            zip(self.params, self.scratch, self.decays, self.velocity)
         ):
             if p.grad is None:
                 continue
+            if not p.data.flags.writeable:
+                # Saved by a graph awaiting backward(): name the op that needs it (numpy
+                # would only say "read-only"), or release it if that graph is gone.
+                ensure_writable(p.data, f"SGD.step(): parameter {position} {_label(p)}")
             if p.ndim == 0 or len(scratch) == len(p.data):
                 self._update(p.data, p.grad, scratch, decays, velocity)
                 continue
@@ -72,6 +77,10 @@ class SGD:
     def zero_grad(self) -> None:
         for p in self.params:
             p.grad = None
+
+
+def _label(p: Tensor) -> str:
+    return f"{p.name!r} of shape {p.shape}" if p.name else f"of shape {p.shape}"
 
 
 # A parameter of more than WHOLE_BYTES is updated a slice of rows at a time, each slice about

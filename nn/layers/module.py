@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from autodiff import Tensor
+from autodiff.saved import ensure_writable
 
 
 class Parameter(Tensor):
@@ -84,6 +85,8 @@ class Module:
             value = np.asarray(state[name])
             if value.shape != p.shape:
                 raise ValueError(f"{name}: expected shape {p.shape}, got {value.shape}")
+        for name, p in own.items():
+            ensure_writable(p.data, f"load_state_dict(): {name}")
         for name, p in own.items():
             np.copyto(p.data, state[name])
 
