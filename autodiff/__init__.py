@@ -7,6 +7,7 @@ y.backward()          # x.grad == 2 * x.data
 """
 
 from .anomaly import AnomalyError
+from .capture import Captured, capture
 from .draw import draw_graph
 from .engine import backpropagate, grad, sum_to_shape, topological_order
 from .function import Op
@@ -17,12 +18,14 @@ from .tensor import ShapeError, Tensor, apply
 
 __all__ = [
     "AnomalyError",
+    "Captured",
     "GradcheckError",
     "Op",
     "ShapeError",
     "Tensor",
     "apply",
     "backpropagate",
+    "capture",
     "concatenate",
     "detect_anomaly",
     "draw_graph",

@@ -1,4 +1,4 @@
-"""Global switches: whether ops are recorded (`no_grad`) and checked (`detect_anomaly`)."""
+"""Global switches: whether ops are recorded (`no_grad`), checked (`detect_anomaly`), captured."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import functools
 class _Switches:
     grad_enabled = True
     anomaly = False
+    recording = None  # a list collecting (op, inputs, output) while capture.py records
 
 
 switches = _Switches()

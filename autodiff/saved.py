@@ -36,7 +36,11 @@ def release(order: Iterable) -> None:
             continue
         for array in op.saved:
             if PINNED.pop(id(array), None) is not None:
-                _unlock(array)
+                # Inline, not _unlock: contextlib.suppress costs more than the unlock itself.
+                try:  # noqa: SIM105
+                    array.setflags(True)
+                except ValueError:  # a view whose base another pending graph still saved
+                    pass
     if len(PINNED) > prune_at:
         prune()
 

@@ -63,6 +63,8 @@ def apply(op: Op, *inputs):
     if switches.anomaly:
         anomaly.record_origin(op)
         anomaly.check_finite(op, (data,), "forward")
+    if switches.recording is not None:
+        switches.recording.append((op, inputs, out))
     return out
 
 

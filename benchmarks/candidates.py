@@ -17,6 +17,7 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]  # the checkout's engine, and basel
 
 from baseline import MatrixBackprop  # noqa: E402
 
+import autodiff  # noqa: E402
 import nn  # noqa: E402
 
 
@@ -96,7 +97,9 @@ class Candidates:
             self.torch_batches = [torch.from_numpy(idx) for idx in batches]
 
     def names(self) -> list[str]:
-        return ["baseline", "autodiff"] + (["pytorch"] if self.torch is not None else [])
+        return ["baseline", "autodiff", "captured"] + (
+            ["pytorch"] if self.torch is not None else []
+        )
 
     def initial_weights(self) -> tuple[list, list]:
         layers = range(len(self.case.sizes) - 1)
@@ -124,6 +127,23 @@ class Candidates:
 
         def run():
             train_epoch(model, optimizer, loss_fn, self.x, self.y, self.batches)
+
+        return run, lambda: [layer.weight.data for layer in model.layers]
+
+    def _make_captured(self):
+        """The same loop with forward and backward captured once and replayed."""
+        model = nn.MLP(self.case.sizes, seed=0, dtype=self.dtype)
+        model.load_state_dict(self.initial)
+        optimizer = nn.SGD(model.parameters(), lr=self.case.lr)
+        loss_fn = LOSSES[self.case.cost]
+        step = autodiff.capture(lambda xb, yb: loss_fn(model(xb), yb))
+        x, y = self.x, self.y
+
+        def run():
+            for idx in self.batches:
+                optimizer.zero_grad()
+                step(x[idx], y[idx])
+                optimizer.step()
 
         return run, lambda: [layer.weight.data for layer in model.layers]
 
