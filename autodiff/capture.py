@@ -6,7 +6,8 @@ first two calls for a batch shape run eagerly and record the ops; when both reco
 later calls run the same rules on the new arrays (bit-identical to eager). Anything else
 runs eagerly: a new shape or dtype, no_grad(), detect_anomaly(), or a function whose two
 recordings differ or that reads tensor values into Python (`if loss > 1`, `.item()`).
-Like jax.jit, Python state other than the batch (a global flag) is read while recording.
+Like jax.jit, Python state other than the batch's shapes (a global flag, or numpy values of
+the batch examined in Python) is read while recording: keep such branches out of loss_fn.
 """
 
 from __future__ import annotations
