@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from autodiff import no_grad
+from autodiff import capture, no_grad
 
 from ..data import iterate_minibatches, one_hot
 from ..layers import MLP, Module
@@ -120,6 +120,7 @@ def fit(
         raise TypeError("checkpoint= saves MLPs in Nielsen's format; this model is not an MLP")
     rng = np.random.default_rng(seed)
     history = History()
+    step = capture(lambda xb, yb: loss(model(xb), yb))
     with _StopOnInterrupt() as interrupt:
         for epoch in range(1, epochs + 1):
             started = time.perf_counter()
@@ -127,9 +128,8 @@ def fit(
                 total=len(x), desc=f"epoch {epoch}/{epochs}", unit="ex", disable=not progress
             )
             for xb, yb in iterate_minibatches(x, y, batch_size, shuffle=True, seed=rng):
-                cost = loss(model(xb), yb)
                 optimizer.zero_grad()
-                cost.backward()
+                step(xb, yb)  # loss(model(xb), yb).backward(), replayed once captured
                 optimizer.step()
                 bar.update(len(xb))
                 if interrupt.requested:
