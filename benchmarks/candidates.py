@@ -6,6 +6,7 @@ PyTorch when it can be imported; plus the cases (network, cost, learning rate) a
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,18 +89,17 @@ class Candidates:
     """Builds each implementation from the same initial state; `make(name)` gives a fresh one
     as (run one epoch, final weights as arrays (out, in) and biases)."""
 
-    def __init__(self, case: Case, dtype, x, y, batches, torch=None):
+    def __init__(self, case: Case, dtype, x, y, batches, torch=None, jax=None):
         self.case, self.dtype, self.x, self.y, self.batches = case, dtype, x, y, batches
         self.initial = nn.MLP(case.sizes, seed=0, dtype=dtype).state_dict()
-        self.torch = torch
+        self.torch, self.jax = torch, jax
         if torch is not None:
             self.torch_x, self.torch_y = torch.from_numpy(x), torch.from_numpy(y)
             self.torch_batches = [torch.from_numpy(idx) for idx in batches]
 
     def names(self) -> list[str]:
-        return ["baseline", "autodiff", "captured"] + (
-            ["pytorch"] if self.torch is not None else []
-        )
+        peers = [name for name, module in (("pytorch", self.torch), ("jax", self.jax)) if module]
+        return ["baseline", "autodiff", "autodiff Tensor(x)", "captured"] + peers
 
     def initial_weights(self) -> tuple[list, list]:
         layers = range(len(self.case.sizes) - 1)
@@ -109,10 +109,12 @@ class Candidates:
     def first_steps(self, steps: int) -> Candidates:
         """The same implementations, starting from the same weights, on the first `steps`
         mini-batches only."""
-        return Candidates(self.case, self.dtype, self.x, self.y, self.batches[:steps], self.torch)
+        return Candidates(
+            self.case, self.dtype, self.x, self.y, self.batches[:steps], self.torch, self.jax
+        )
 
     def make(self, name: str):
-        return getattr(self, f"_make_{name}")()
+        return getattr(self, "_make_" + name.replace(" Tensor(x)", "_wrapped"))()
 
     def _make_baseline(self):
         weights, biases = self.initial_weights()
@@ -127,6 +129,22 @@ class Candidates:
 
         def run():
             train_epoch(model, optimizer, loss_fn, self.x, self.y, self.batches)
+
+        return run, lambda: [layer.weight.data for layer in model.layers]
+
+    def _make_autodiff_wrapped(self):
+        """The user's loop written with Tensor(x[idx]), Tensor(y[idx]) around the batch."""
+        model = nn.MLP(self.case.sizes, seed=0, dtype=self.dtype)
+        model.load_state_dict(self.initial)
+        optimizer = nn.SGD(model.parameters(), lr=self.case.lr)
+        loss_fn, x, y = LOSSES[self.case.cost], self.x, self.y
+
+        def run():
+            for idx in self.batches:
+                loss = loss_fn(model(autodiff.Tensor(x[idx])), autodiff.Tensor(y[idx]))
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
 
         return run, lambda: [layer.weight.data for layer in model.layers]
 
@@ -146,6 +164,23 @@ class Candidates:
                 optimizer.step()
 
         return run, lambda: [layer.weight.data for layer in model.layers]
+
+    def _make_jax(self):
+        jax, jnp = self.jax, self.jax.numpy
+        weights, biases = self.initial_weights()
+        params = ([jnp.asarray(w) for w in weights], [jnp.asarray(b) for b in biases])
+        step = jax_step(jax, self.case.cost, self.case.lr)
+        state = {"params": params}
+        x, y = self.x, self.y
+        jax.block_until_ready(step(params, x[self.batches[0]], y[self.batches[0]]))  # compile
+
+        def run():
+            params = state["params"]
+            for idx in self.batches:
+                params = step(params, x[idx], y[idx])
+            state["params"] = jax.block_until_ready(params)
+
+        return run, lambda: [np.asarray(w) for w in state["params"][0]]
 
     def _make_pytorch(self):
         torch = self.torch
@@ -172,3 +207,35 @@ class Candidates:
             train_epoch(model, optimizer, loss_fn, self.torch_x, self.torch_y, self.torch_batches)
 
         return run, lambda: [m.weight.detach().numpy() for m in model if hasattr(m, "weight")]
+
+
+def import_jax(threads: int | None):
+    """jax with float64 enabled (and XLA on `threads` threads), or None if not installed."""
+    if threads:
+        flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + flags).strip()
+    try:
+        import jax
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)
+    return jax
+
+
+def jax_step(jax, cost: str, lr: float):
+    """The whole SGD step as one jax.jit function: (weights, biases, x, y) -> updated."""
+    jnp = jax.numpy
+
+    def loss(params, x, y):
+        a = x
+        for w, b in zip(*params):
+            a = jax.nn.sigmoid(a @ w.T + b)
+        if cost == "quadratic":
+            return 0.5 * jnp.sum((a - y) ** 2) / len(x)
+        return -jnp.sum(y * jnp.log(a) + (1 - y) * jnp.log(1 - a)) / len(x)
+
+    def step(params, x, y):
+        grads = jax.grad(loss)(params, x, y)
+        return jax.tree_util.tree_map(lambda p, g: p - lr * g, params, grads)
+
+    return jax.jit(step)

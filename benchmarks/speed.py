@@ -25,14 +25,21 @@ from pathlib import Path
 
 import numpy as np
 from baseline import per_example_epoch
-from candidates import CASES, DEFAULT_DATA, Candidates, import_torch, load_training_examples
+from candidates import (
+    CASES,
+    DEFAULT_DATA,
+    Candidates,
+    import_jax,
+    import_torch,
+    load_training_examples,
+)
 
 from autodiff import Tensor
 
 # ---------------------------------------------------------------- measurements
 
 
-def time_epochs(candidates: Candidates, repeats: int) -> tuple[dict, dict]:
+def time_epochs(candidates: Candidates, repeats: int, clock=time.perf_counter) -> tuple:
     """Seconds per epoch for each implementation, rounds interleaved, and the final weights."""
     seconds = {name: [] for name in candidates.names()}
     finals = {}
@@ -40,9 +47,9 @@ def time_epochs(candidates: Candidates, repeats: int) -> tuple[dict, dict]:
         for name in candidates.names():
             run, weights = candidates.make(name)
             gc.collect()
-            start = time.perf_counter()
+            start = clock()
             run()
-            seconds[name].append(time.perf_counter() - start)
+            seconds[name].append(clock() - start)
             if round_ == 0:
                 finals[name] = [np.array(w) for w in weights()]
     return seconds, finals
@@ -101,7 +108,7 @@ def backward_per_node(length: int, repeats: int) -> tuple[float, float]:
 # ---------------------------------------------------------------- report
 
 
-def machine_facts(torch) -> list[str]:
+def machine_facts(torch, jax, clock: str) -> list[str]:
     facts = [
         f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
         f"- command: `python {' '.join(['benchmarks/speed.py'] + sys.argv[1:])}`",
@@ -117,6 +124,10 @@ def machine_facts(torch) -> list[str]:
     ]
     if torch is not None:
         facts.append(f"- PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
+    if jax is not None:
+        facts.append(f"- JAX {jax.__version__} (jax.jit on the whole step), XLA_FLAGS="
+                     f"{os.environ.get('XLA_FLAGS', '(unset)')}")  # fmt: skip
+    facts.append(f"- clock: {clock}")
     return facts
 
 
@@ -166,11 +177,14 @@ def main(argv=None) -> int:
     if args.threads:
         _limit_threads(args.threads)
     torch = None if args.no_torch else import_torch(args.torch_site)
+    jax = None if args.no_jax else import_jax(args.threads)
     if torch is not None and args.threads:
         torch.set_num_threads(args.threads)
     quick = args.quick
     repeats = args.repeats or (3 if quick else 5)
-    out = ["# Speed: autodiff against hand-written numpy", ""] + machine_facts(torch)
+    out = ["# Speed: autodiff against hand-written numpy", ""] + machine_facts(
+        torch, jax, args.clock
+    )
     largest = max(CASES[c].quick_examples if quick else CASES[c].examples for c in args.cases)
     x_all, y_all, source = load_training_examples(Path(args.data_dir), largest)
     out += [f"- data: {source}", f"- repeats: {repeats} interleaved rounds per row", ""]
@@ -197,8 +211,8 @@ def main(argv=None) -> int:
             for batch_size in args.batch_sizes:
                 order = np.random.default_rng(1).permutation(examples)
                 batches = np.array_split(order, examples // batch_size)
-                candidates = Candidates(case, np.dtype(dtype), x, y, batches, torch)
-                seconds, finals = time_epochs(candidates, repeats)
+                candidates = Candidates(case, np.dtype(dtype), x, y, batches, torch, jax)
+                seconds, finals = time_epochs(candidates, repeats, CLOCKS[args.clock])
                 if args.per_example:
                     subset = max(batch_size, examples // (50 if case_name == "large" else 25))
                     seconds["per-example"] = time_per_example(candidates, subset, 1)
@@ -233,6 +247,7 @@ def main(argv=None) -> int:
 
 
 REPORT: list[str] = []
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
 def emit(lines: list[str]) -> None:
@@ -311,6 +326,10 @@ def parse_args(argv) -> argparse.Namespace:
     parser.add_argument("--data-dir", default=str(DEFAULT_DATA))
     parser.add_argument("--torch-site", help="a site-packages directory holding torch")
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--no-jax", action="store_true")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="cpu: this process's CPU time, less disturbed by other processes "
+                        "on a shared machine")  # fmt: skip
     parser.add_argument("--no-per-example", dest="per_example", action="store_false")
     parser.add_argument("--no-memory", dest="memory", action="store_false")
     parser.add_argument("--no-chain", dest="chain", action="store_false")
