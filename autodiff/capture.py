@@ -229,21 +229,39 @@ def _same(a, b) -> bool:
 
 
 class _Trace:
-    """A recording compiled for replay: flat lists of slots, run by two loops."""
+    """A recording compiled for replay: flat lists of slots, run by two loops.
+
+    Which leaf gradients need a copy of their own (backward()'s rule: a leaf's .grad never
+    shares memory with another gradient) depends only on the program, so the first replay
+    finds out as backward() does and later replays reuse the answer.
+    """
 
     def __init__(self, recording: _Recording):
-        self.tensors = recording.tensors
-        self.values: list = [t.data for t in recording.tensors]
+        tensors = recording.tensors
+        self.tensors, self.values = tensors, [t.data for t in tensors]
+        kinds = [source[0] for source in recording.sources]
         self.batch_slots = [
             (i, s[1], s[2]) for i, s in enumerate(recording.sources) if s[0] == "batch"
         ]
-        self.leaf_slots = [i for i, s in enumerate(recording.sources) if s[0] == "leaf"]
-        self.nodes = recording.nodes
+        self.leaf_slots = [i for i, kind in enumerate(kinds) if kind == "leaf"]
+        self.intermediates = [i for i, kind in enumerate(kinds) if kind == "op"]
         self.root = recording.root
-        self.dtype = recording.tensors[self.root].dtype
-        self.needs_grad = [t.requires_grad for t in recording.tensors]
-        self.shapes = [t.shape for t in recording.tensors]
-        self.intermediates = [i for i, s in enumerate(recording.sources) if s[0] == "op"]
+        # Per node: (op, input slots, output slot, batch attributes, inputs to send grads to).
+        self.nodes = [
+            (
+                op,
+                ins,
+                out,
+                batch_attributes,
+                [
+                    (j, slot, tensors[slot].shape)
+                    for j, slot in enumerate(ins)
+                    if tensors[slot].requires_grad
+                ],
+            )
+            for op, ins, out, batch_attributes in recording.nodes
+        ]
+        self.copies: list | None = None  # leaf slots whose gradient must be copied
 
     def replay(self, batch) -> Tensor:
         values, tensors = self.values, self.tensors
@@ -253,56 +271,60 @@ class _Trace:
             values[slot] = b if dtype is None else b.astype(dtype)
         for slot in self.leaf_slots:
             values[slot] = tensors[slot].data
-        saved_per_node = []
-        for op, ins, out, batch_attributes in self.nodes:
+        for op, ins, out, batch_attributes, _ in self.nodes:
             for name, k, dtype in batch_attributes:
                 b = batch[k]
                 b = b.data if isinstance(b, Tensor) else b
                 setattr(op, name, b if dtype is None else b.astype(dtype))
             arrays = [values[i] for i in ins]
-            values[out] = op.forward(*arrays)
-            arrays.append(values[out])
+            arrays.append(op.forward(*arrays))
+            values[out] = arrays[-1]
             op.saved = arrays
-            saved_per_node.append(arrays)
-        return self._backward(saved_per_node)
+        return self._backward()
 
-    def _backward(self, saved_per_node: list) -> Tensor:
-        values, tensors, needs_grad, shapes = (
-            self.values,
-            self.tensors,
-            self.needs_grad,
-            self.shapes,
-        )
+    def _backward(self) -> Tensor:
+        values, tensors = self.values, self.tensors
         grads: list = [None] * len(values)
         grads[self.root] = _seed(tensors[self.root], None, "backward()")
-        for (op, ins, out, _), arrays in zip(reversed(self.nodes), reversed(saved_per_node)):
+        for op, _, out, _, targets in reversed(self.nodes):
             grad_out = grads[out]
             if grad_out is None:
                 continue
-            for slot, grad in zip(ins, op.backward(grad_out, *arrays)):
-                if grad is None or not needs_grad[slot]:
+            input_grads = op.backward(grad_out, *op.saved)
+            for j, slot, shape in targets:
+                grad = input_grads[j]
+                if grad is None:
                     continue
-                if grad.shape != shapes[slot]:
-                    grad = sum_to_shape(grad, shapes[slot])
+                if grad.shape != shape:
+                    grad = sum_to_shape(grad, shape)
                 previous = grads[slot]
                 grads[slot] = grad if previous is None else previous + grad
-        # As backward(): intermediates get this pass's values and gradients (their memory
-        # may be shared); each leaf gets an array of its own, added to what it holds.
-        shared = set()
+        # As backward(): intermediates get this pass's values and gradients; each leaf gets
+        # an array of its own, added to what it already holds.
         for slot in self.intermediates:
             tensor = tensors[slot]
             tensor.data, tensor.grad = values[slot], grads[slot]
-            if grads[slot] is not None:
-                shared.add(id(_memory_owner(grads[slot])))
+        if self.copies is None:
+            self.copies = self._leaves_to_copy(grads)
+        for slot in self.leaf_slots:
+            g = grads[slot]
+            if g is None:
+                continue
+            if slot in self.copies:
+                g = g.copy()
+            tensor = tensors[slot]
+            tensor.grad = g if tensor.grad is None else tensor.grad + g
+        return Tensor._make(values[self.root], False)
+
+    def _leaves_to_copy(self, grads: list) -> set:
+        shared = {id(_memory_owner(grads[i])) for i in self.intermediates if grads[i] is not None}
+        copies = set()
         for slot in self.leaf_slots:
             g = grads[slot]
             if g is None:
                 continue
             owner = id(_memory_owner(g))
             if owner in shared or not g.flags.writeable:
-                g = g.copy()
-                owner = id(g)
+                copies.add(slot)
             shared.add(owner)
-            tensor = tensors[slot]
-            tensor.grad = g if tensor.grad is None else tensor.grad + g
-        return Tensor._make(values[self.root], False)
+        return copies

@@ -1,10 +1,11 @@
 """Arrays saved for backward stay read-only until a backward pass through their graph.
 
-`apply` makes the arrays a recorded op will read in backward (leaf inputs' and the output)
-read-only and registers them here; `backward()` and `grad()` make the arrays of the graph
-they walked writable again. So an in-place change that would corrupt a gradient (`w.data +=
-1`, `b.data[...] = 0`, an optimizer step before `backward()`) fails at the change, and
-updating parameters after `backward()` is legal. Knows nothing of the walk itself.
+`apply` makes the arrays a recorded op will read in backward read-only: its output for good
+(arrays computed by recorded ops are the graph's record), and its leaf inputs (parameters,
+constants, the user's batch), which it registers here. `backward()` and `grad()` make the
+leaves of the graph they walked writable again. So an in-place change that would corrupt a
+gradient (`w.data += 1`, `b.data[...] = 0`, an optimizer step before `backward()`) fails at
+the change, and updating parameters after `backward()` is legal. Knows nothing of the walk.
 """
 
 from __future__ import annotations
@@ -28,19 +29,15 @@ prune_at = 1024
 
 
 def release(order: Iterable) -> None:
-    """Make writable again the arrays registered for the ops of `order` (tensors in creation
-    order, so that an array is released before the views made from it)."""
+    """Make writable again the leaves' arrays registered for the tensors of `order` (a walked
+    graph). Arrays made by recorded ops stay read-only: they are the graph's record."""
     for tensor in order:
-        op = tensor.op
-        if op is None:
-            continue
-        for array in op.saved:
-            if PINNED.pop(id(array), None) is not None:
-                # Inline, not _unlock: contextlib.suppress costs more than the unlock itself.
-                try:  # noqa: SIM105
-                    array.setflags(True)
-                except ValueError:  # a view whose base another pending graph still saved
-                    pass
+        if tensor.op is None and PINNED.pop(id(tensor.data), None) is not None:
+            # Inline, not _unlock: contextlib.suppress costs more than the unlock itself.
+            try:  # noqa: SIM105
+                tensor.data.setflags(True)
+            except ValueError:  # a view whose base another pending graph still saved
+                pass
     if len(PINNED) > prune_at:
         prune()
 

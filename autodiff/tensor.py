@@ -28,9 +28,9 @@ def apply(op: Op, *inputs):
     """Run op on the inputs' data and, when any input requires a gradient, record the node.
 
     A recorded op keeps the arrays it computed with (`op.saved`: the inputs', then the
-    output's), and those arrays stay read-only until a backward pass through the op releases
-    them (see saved.py). Called with plain arrays (as gradient rules do), it just runs the
-    forward.
+    output's), and those arrays are read-only: leaves' until a backward pass through the op
+    releases them (see saved.py), the output for good. Called with plain arrays (as gradient
+    rules do), it just runs the forward.
     """
     if not isinstance(inputs[0], Tensor) and not any(isinstance(t, Tensor) for t in inputs):
         return op.forward(*inputs)
@@ -46,18 +46,18 @@ def apply(op: Op, *inputs):
     needs_input_grad = tuple([t.requires_grad for t in inputs])
     out = Tensor._make(data, switches.grad_enabled and True in needs_input_grad)
     if out.requires_grad:
-        # Lock what backward will read: leaf inputs' arrays (an intermediate input was locked
-        # as the output of its own op) and the output. setflags with a positional argument:
-        # the keyword form, and flags.writeable = ..., cost several times more.
+        # What backward reads becomes read-only: the output for good (it is the graph's
+        # record), leaf inputs until a backward pass releases them (saved.py); an input made
+        # by a recorded op was locked as that op's output. setflags with a positional
+        # argument: the keyword form and flags.writeable = ... cost several times more.
         for t, array in zip(inputs, arrays):
             if t.op is None and id(array) not in PINNED and array.flags.writeable:
                 array.setflags(False)
                 PINNED[id(array)] = array, type(op)  # the class: the op holds its graph
+                if len(PINNED) > saved.prune_at:
+                    saved.prune()
         if data.flags.writeable:
             data.setflags(False)
-            PINNED[id(data)] = data, type(op)
-        if len(PINNED) > saved.prune_at:
-            saved.prune()
         arrays.append(data)
         op.inputs, op.needs_input_grad, op.saved, out.op = inputs, needs_input_grad, arrays, op
     if switches.anomaly:

@@ -339,3 +339,14 @@ def test_anomaly_mode_and_the_locks_together():
             model.layers[0].weight.data[0, 0] = 1.0
         loss.backward()
     model.layers[0].weight.data[0, 0] = 1.0
+
+
+def test_arrays_computed_by_recorded_ops_stay_read_only_and_copies_are_free_to_change():
+    model, x, y = small_net()
+    nn.mse_loss(model(x), y).backward()
+    delta = model.zs[0].grad
+    delta[0, 0] += 1.0  # gradients are the user's
+    with pytest.raises(ValueError, match="read-only"):
+        model.zs[0].data[0, 0] = 1.0  # the graph's record of the forward pass
+    copy = model.zs[0].data.copy()
+    copy[0, 0] = 1.0
