@@ -63,17 +63,17 @@ def backpropagate(roots: Sequence[Tensor], seeds: Sequence, create_graph: bool) 
             continue
         inputs = op.inputs
         if create_graph:
+            saved = inputs
             input_grads = op.backward(grad_out, *inputs, node)
-            shapes = [t.shape for t in inputs]
         else:
-            arrays = op.saved
-            input_grads = op.backward(grad_out, *arrays)
-            shapes = [a.shape for a in arrays]
+            saved = op.saved
+            input_grads = op.backward(grad_out, *saved)
         if switches.anomaly:
             anomaly.check_finite(op, input_grads, "backward")
-        for tensor, grad, shape in zip(inputs, input_grads, shapes):
+        for tensor, grad, value in zip(inputs, input_grads, saved):
             if grad is None or not tensor.requires_grad:
                 continue
+            shape = value.shape
             if grad.shape != shape:
                 grad = sum_to_shape(grad, shape)
                 if grad.shape != shape:
@@ -97,7 +97,8 @@ def _seed(root: Tensor, grad, caller: str) -> np.ndarray:
                 "sum, or reduce it first with .sum() or .mean()"
             )
         # d root / d root = 1 (np.ones is a Python-level function, several times slower).
-        return np.array(1, dtype=root.data.dtype).reshape(root.data.shape)
+        seed = np.array(1, dtype=root.data.dtype)
+        return seed if root.data.ndim == 0 else seed.reshape(root.data.shape)
     seed = np.array(getattr(grad, "data", grad), dtype=root.dtype)
     if seed.shape != root.shape:
         raise ValueError(f"{caller}: grad has shape {seed.shape}, expected {root.shape}")
@@ -114,15 +115,24 @@ def backward(root: Tensor, grad=None) -> None:
     grads = backpropagate([root], [_seed(root, grad, "backward()")], create_graph=False)
     # Rules may pass one array on to several tensors (x + y gives g to both, a reshape gives
     # a view). Intermediate tensors may share memory; each leaf gets an array of its own,
-    # safe to modify in place.
-    shared = {id(_memory_owner(g)) for tensor, g in grads.items() if tensor.op is not None}
+    # safe to modify in place. A fresh array (no base) that is no intermediate's gradient
+    # already is one: a view of it would need a rule to receive it, and a leaf's gradient
+    # reaches no rule. Only the other leaves pay for finding who owns their memory.
+    taken = {id(g) for tensor, g in grads.items() if tensor.op is not None}
+    owners_known = False
     for tensor, g in grads.items():
         if tensor.op is None:
-            owner = id(_memory_owner(g))
-            if owner in shared or not g.flags.writeable:
-                g = g.copy()
-                owner = id(g)
-            shared.add(owner)
+            if g.base is None and id(g) not in taken and g.flags.writeable:
+                taken.add(id(g))
+            else:
+                if not owners_known:
+                    taken |= {id(_memory_owner(x)) for t, x in grads.items() if t.op is not None}
+                    owners_known = True
+                owner = id(_memory_owner(g))
+                if owner in taken or not g.flags.writeable:
+                    g = g.copy()
+                    owner = id(g)
+                taken.add(owner)
         tensor.grad = g if tensor.grad is None else tensor.grad + g
 
 

@@ -242,6 +242,29 @@ def test_leaf_grads_are_arrays_of_their_own():
         assert_array_equal(leaf.grad, expected)
 
 
+class _SharesItsGradient(autodiff.Op):
+    """z = x + y + w;  a backward that hands one fresh array to x and y and a view to w."""
+
+    def forward(self, x, y, w):
+        return x + y + w
+
+    def backward(self, grad_out, x, y, w, z):
+        fresh = grad_out * 1.0
+        return fresh, fresh, fresh[...]
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2), (2, 1, 0), (1, 2, 0)])
+def test_leaves_never_share_a_fresh_gradient_whatever_their_order(order):
+    leaves = [Tensor(np.ones(3), requires_grad=True) for _ in range(3)]
+    inputs = [leaves[i] for i in order]
+    autodiff.apply(_SharesItsGradient(), *inputs).sum().backward()
+    for i, a in enumerate(leaves):
+        assert a.grad.flags.writeable
+        for b in leaves[i + 1 :]:
+            assert not np.shares_memory(a.grad, b.grad)
+    assert all(np.array_equal(t.grad, np.ones(3)) for t in leaves)
+
+
 # ---------------------------------------------------------------- robustness
 
 
