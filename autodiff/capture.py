@@ -175,7 +175,8 @@ class _Recording:
                 return ("batch", k, None)
         for k, b in enumerate(self.batch):
             if array.shape == b.shape and np.array_equal(array, b.astype(array.dtype)):
-                return ("batch", k, array.dtype)
+                # An equal copy in the same dtype is used as the batch itself: same values.
+                return ("batch", k, None if array.dtype == b.dtype else array.dtype)
         return None
 
     def _batch_attributes(self, op: Op) -> list:

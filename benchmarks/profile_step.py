@@ -2,6 +2,7 @@
 
     python benchmarks/profile_step.py                       # mse30, batch 10, float64
     python benchmarks/profile_step.py --case ce100 --batch-size 100 --tool cprofile
+    python benchmarks/profile_step.py --captured            # the autodiff.capture loop
 
 Uses pyinstrument when installed (a dev tool: pip install pyinstrument), else cProfile.
 """
@@ -15,8 +16,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from candidates import CASES, DEFAULT_DATA, LOSSES, load_training_examples, train_epoch
+from candidates import CASES, DEFAULT_DATA, LOSSES, load_training_examples
+from candidates import train_epoch as eager_epoch
 
+import autodiff
 import nn
 
 
@@ -28,6 +31,7 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--tool", choices=["pyinstrument", "cprofile"], default="pyinstrument")
     parser.add_argument("--data-dir", default=str(DEFAULT_DATA))
+    parser.add_argument("--captured", action="store_true", help="profile the captured step")
     args = parser.parse_args(argv)
 
     case = CASES[args.case]
@@ -38,8 +42,10 @@ def main(argv=None) -> int:
     model = nn.MLP(case.sizes, seed=0, dtype=args.dtype)
     optimizer = nn.SGD(model.parameters(), lr=case.lr)
     loss_fn = LOSSES[case.cost]
+    train_epoch = captured_epoch(model, loss_fn) if args.captured else eager_epoch
     train_epoch(model, optimizer, loss_fn, x, y, batches[:50])  # warm up
     title = f"{args.case}, batch {args.batch_size}, {args.dtype}, {len(batches)} steps"
+    title += ", captured" if args.captured else ", eager"
 
     if args.tool == "pyinstrument":
         try:
@@ -59,6 +65,19 @@ def main(argv=None) -> int:
     print(f"# cProfile: {title}, by own time")
     pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
     return 0
+
+
+def captured_epoch(model, loss_fn):
+    """The training loop with forward and backward captured by autodiff.capture."""
+    step = autodiff.capture(lambda xb, yb: loss_fn(model(xb), yb))
+
+    def train_epoch(model, optimizer, loss_fn, x, y, batches) -> None:
+        for idx in batches:
+            optimizer.zero_grad()
+            step(x[idx], y[idx])
+            optimizer.step()
+
+    return train_epoch
 
 
 if __name__ == "__main__":
