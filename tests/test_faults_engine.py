@@ -350,3 +350,20 @@ def test_arrays_computed_by_recorded_ops_stay_read_only_and_copies_are_free_to_c
         model.zs[0].data[0, 0] = 1.0  # the graph's record of the forward pass
     copy = model.zs[0].data.copy()
     copy[0, 0] = 1.0
+
+
+def test_graphs_dropped_without_backward_do_not_grow_the_registry_forever():
+    model = nn.MLP([4, 3, 2], seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(3000):  # inference without no_grad(): each batch is locked, then dropped
+        model(rng.standard_normal((2, 4)))
+    model.zs, model.activations = [], []
+    assert len(PINNED) <= 2 * 1024 + 16
+    batch = rng.standard_normal((2, 4))
+    model(batch)
+    model.zs, model.activations = [], []
+    gc.collect()
+    # The parameters are still locked by the dropped graphs; a writer that asks releases
+    # them, since no live graph needs them.
+    model.load_state_dict(model.state_dict())
+    assert all(p.data.flags.writeable for p in model.parameters())
