@@ -19,6 +19,8 @@ from .backprop import (
     BackpropReport,
     CheckResult,
     check_backprop,
+    check_conv_backprop,
+    check_pool_backprop,
     manual_backprop,
     verify_backprop,
 )
@@ -62,6 +64,8 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "check_backprop",
+    "check_conv_backprop",
+    "check_pool_backprop",
     "cross_entropy",
     "data",
     "draw_model_graph",

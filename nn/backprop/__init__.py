@@ -5,6 +5,7 @@ line is `python -m nn.verify`. The oracle imports numpy and the standard library
 """
 
 from .check import CheckResult, check_backprop
+from .check_conv import ConvCheckResult, check_conv_backprop, check_pool_backprop
 from .equations import Backprop, manual_backprop
 from .report import BackpropReport, verify_backprop
 
@@ -12,7 +13,10 @@ __all__ = [
     "Backprop",
     "BackpropReport",
     "CheckResult",
+    "ConvCheckResult",
     "check_backprop",
+    "check_conv_backprop",
+    "check_pool_backprop",
     "manual_backprop",
     "verify_backprop",
 ]

@@ -53,23 +53,24 @@ def output_size(size: int, kernel: int, stride: int, padding: int = 0) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
-def _windows(a: np.ndarray, kh: int, kw: int, stride: int) -> np.ndarray:
+def windows(a: np.ndarray, kh: int, kw: int, stride: int) -> np.ndarray:
     """(N, C, H_out, W_out, kh, kw): every kh x kw window of a (N, C, H, W), stride apart."""
     return np.lib.stride_tricks.sliding_window_view(a, (kh, kw), axis=(2, 3))[
         :, :, ::stride, ::stride
     ]
 
 
-def _pad(a: np.ndarray, ph: int, pw: int) -> np.ndarray:
+def pad(a: np.ndarray, ph: int, pw: int) -> np.ndarray:
+    """a (N, C, H, W) with ph zero rows above and below, pw zero columns left and right."""
     return np.pad(a, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
 
 
-def _spread(delta: np.ndarray, stride: int) -> np.ndarray:
+def spread(delta: np.ndarray, stride: int) -> np.ndarray:
     """delta with stride - 1 zeros between neighbouring entries: its positions in x_p's grid."""
     n, f, h, w = delta.shape
-    spread = np.zeros((n, f, (h - 1) * stride + 1, (w - 1) * stride + 1))
-    spread[:, :, ::stride, ::stride] = delta
-    return spread
+    result = np.zeros((n, f, (h - 1) * stride + 1, (w - 1) * stride + 1))
+    result[:, :, ::stride, ::stride] = delta
+    return result
 
 
 # ---------------------------------------------------------------- convolution
@@ -79,29 +80,29 @@ def conv_forward(x, w, b, stride: int = 1, padding: int = 0) -> np.ndarray:
     """z = x (valid-)correlated with w at this stride, after zero-padding, plus b (CONV)."""
     x, w, b = (np.asarray(a, dtype=np.float64) for a in (x, w, b))
     kh, kw = w.shape[2:]
-    windows = _windows(_pad(x, padding, padding), kh, kw, stride)
-    return np.einsum("nchwuv,fcuv->nfhw", windows, w) + b[None, :, None, None]  # CONV
+    patches = windows(pad(x, padding, padding), kh, kw, stride)
+    return np.einsum("nchwuv,fcuv->nfhw", patches, w) + b[None, :, None, None]  # CONV
 
 
 def conv_backward(x, w, delta, stride: int = 1, padding: int = 0):
     """(dC/dx, dC/dw, dC/db) of a conv layer from delta = dC/dz: C1, C2, C3 above."""
     x, w, delta = (np.asarray(a, dtype=np.float64) for a in (x, w, delta))
     kh, kw = w.shape[2:]
-    x_p = _pad(x, padding, padding)
-    spread = _spread(delta, stride)
+    x_p = pad(x, padding, padding)
+    spread_delta = spread(delta, stride)
 
     # C1: full correlation of the spread delta with the rotated kernels, channels exchanged.
-    full = _pad(spread, kh - 1, kw - 1)
+    full = pad(spread_delta, kh - 1, kw - 1)
     rotated = w[:, :, ::-1, ::-1]
-    below = np.einsum("nfhwuv,fcuv->nchw", _windows(full, kh, kw, 1), rotated)  # C1
+    below = np.einsum("nfhwuv,fcuv->nchw", windows(full, kh, kw, 1), rotated)  # C1
     # Rows and columns of x_p past the last window (when the stride does not divide) get 0.
     grad_x_p = np.zeros_like(x_p)
     grad_x_p[:, :, : below.shape[2], : below.shape[3]] = below
     grad_x = grad_x_p[:, :, padding : x_p.shape[2] - padding, padding : x_p.shape[3] - padding]
 
     # C2: valid correlation of the input with the spread delta, summed over the batch n.
-    sh, sw = spread.shape[2:]
-    grad_w = np.einsum("nchwij,nfij->fchw", _windows(x_p, sh, sw, 1), spread)  # C2
+    sh, sw = spread_delta.shape[2:]
+    grad_w = np.einsum("nchwij,nfij->fchw", windows(x_p, sh, sw, 1), spread_delta)  # C2
     grad_w = grad_w[:, :, :kh, :kw]
 
     grad_b = delta.sum(axis=(0, 2, 3))  # C3: over the batch and over every position
@@ -114,7 +115,7 @@ def conv_backward(x, w, delta, stride: int = 1, padding: int = 0):
 def maxpool_forward(x, size: int, stride: int | None = None) -> np.ndarray:
     """The largest entry of each size x size window, windows stride apart (default size)."""
     x = np.asarray(x, dtype=np.float64)
-    return _windows(x, size, size, stride or size).max(axis=(4, 5))
+    return windows(x, size, size, stride or size).max(axis=(4, 5))
 
 
 def maxpool_backward(x, delta, size: int, stride: int | None = None) -> np.ndarray:
@@ -122,9 +123,9 @@ def maxpool_backward(x, delta, size: int, stride: int | None = None) -> np.ndarr
     x, delta = np.asarray(x, dtype=np.float64), np.asarray(delta, dtype=np.float64)
     stride = stride or size
     n, c, h_out, w_out = delta.shape
-    windows = _windows(x, size, size, stride).reshape(n, c, h_out, w_out, size * size)
+    patches = windows(x, size, size, stride).reshape(n, c, h_out, w_out, size * size)
     # np.argmax returns the first maximum in row-major order: PyTorch's tie rule.
-    u, v = np.divmod(windows.argmax(axis=-1), size)
+    u, v = np.divmod(patches.argmax(axis=-1), size)
     rows = np.arange(h_out)[None, None, :, None] * stride + u
     cols = np.arange(w_out)[None, None, None, :] * stride + v
     grad_x = np.zeros_like(x)
