@@ -18,6 +18,11 @@ CONV_CASES = [
     (1, 2, 9, 7, 2, 2, 3, 0),
     (2, 1, 6, 6, 2, 4, 2, 3),
 ]
+# Rectangular kernels with (rows, columns) strides and paddings, as nn.Conv2d stores them.
+PAIR_CASES = [
+    ((2, 3, 7, 6), (4, 3, 3, 2), (2, 1), (1, 0)),
+    ((1, 1, 6, 9), (2, 1, 2, 4), (1, 3), (0, 2)),
+]
 POOL_CASES = [(2, 3, 6, 6, 2, None), (1, 2, 7, 5, 3, 2), (2, 1, 5, 5, 2, 1)]
 
 
@@ -36,13 +41,14 @@ def central_differences(f, a: np.ndarray, eps: float = 1e-6) -> np.ndarray:
 
 def loop_conv(x, w, b, stride, padding):
     """The CONV formula with one loop per index: z[n,f,i,j] = sum x_p[..] w[f,c,u,v] + b[f]."""
-    x_p = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    (sh, sw), (ph, pw) = eq.pair(stride), eq.pair(padding)
+    x_p = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     n, c, h, wd = x_p.shape
     f, _, kh, kw = w.shape
-    ho, wo = (h - kh) // stride + 1, (wd - kw) // stride + 1
+    ho, wo = (h - kh) // sh + 1, (wd - kw) // sw + 1
     z = np.zeros((n, f, ho, wo))
     for nn_, ff, i, j in itertools.product(range(n), range(f), range(ho), range(wo)):
-        window = x_p[nn_, :, i * stride : i * stride + kh, j * stride : j * stride + kw]
+        window = x_p[nn_, :, i * sh : i * sh + kh, j * sw : j * sw + kw]
         z[nn_, ff, i, j] = (window * w[ff]).sum() + b[ff]
     return z
 
@@ -71,6 +77,31 @@ def test_conv_backward_equals_central_differences(case):
     assert (grad_x.shape, grad_w.shape, grad_b.shape) == (x.shape, w.shape, b.shape)
     for analytic, array in [(grad_x, x), (grad_w, w), (grad_b, b)]:
         np.testing.assert_allclose(analytic, central_differences(cost, array), atol=1e-7)
+
+
+@pytest.mark.parametrize("x_shape, w_shape, stride, padding", PAIR_CASES)
+def test_conv_with_pairs_equals_loops_and_central_differences(x_shape, w_shape, stride, padding):
+    rng = np.random.default_rng(5)
+    x, w, b = rng.normal(size=x_shape), rng.normal(size=w_shape), rng.normal(size=w_shape[0])
+    z = eq.conv_forward(x, w, b, stride, padding)
+    np.testing.assert_allclose(z, loop_conv(x, w, b, stride, padding), rtol=1e-12, atol=1e-12)
+    delta = rng.normal(size=z.shape)
+    grads = eq.conv_backward(x, w, delta, stride, padding)
+    for analytic, array in zip(grads, (x, w, b)):
+        numerical = central_differences(
+            lambda: float((eq.conv_forward(x, w, b, stride, padding) * delta).sum()), array
+        )
+        np.testing.assert_allclose(analytic, numerical, atol=1e-7)
+
+
+def test_maxpool_with_pairs_equals_central_differences():
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(2, 2, 7, 8))
+    delta = rng.normal(size=eq.maxpool_forward(x, (2, 3), (2, 2)).shape)
+    assert delta.shape == (2, 2, 3, 3)
+    grad = eq.maxpool_backward(x, delta, (2, 3), (2, 2))
+    cost = lambda: float((eq.maxpool_forward(x, (2, 3), (2, 2)) * delta).sum())  # noqa: E731
+    np.testing.assert_allclose(grad, central_differences(cost, x), atol=1e-8)
 
 
 def test_conv_delta_below_is_not_the_unrotated_correlation():

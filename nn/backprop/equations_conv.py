@@ -53,11 +53,16 @@ def output_size(size: int, kernel: int, stride: int, padding: int = 0) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
-def windows(a: np.ndarray, kh: int, kw: int, stride: int) -> np.ndarray:
+def pair(value) -> tuple[int, int]:
+    """(rows, columns) from one number or a pair: strides, paddings and pool sizes may be either."""
+    rows, cols = (value, value) if np.ndim(value) == 0 else value
+    return int(rows), int(cols)
+
+
+def windows(a: np.ndarray, kh: int, kw: int, stride=1) -> np.ndarray:
     """(N, C, H_out, W_out, kh, kw): every kh x kw window of a (N, C, H, W), stride apart."""
-    return np.lib.stride_tricks.sliding_window_view(a, (kh, kw), axis=(2, 3))[
-        :, :, ::stride, ::stride
-    ]
+    sh, sw = pair(stride)
+    return np.lib.stride_tricks.sliding_window_view(a, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
 
 
 def pad(a: np.ndarray, ph: int, pw: int) -> np.ndarray:
@@ -65,30 +70,34 @@ def pad(a: np.ndarray, ph: int, pw: int) -> np.ndarray:
     return np.pad(a, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
 
 
-def spread(delta: np.ndarray, stride: int) -> np.ndarray:
+def spread(delta: np.ndarray, stride=1) -> np.ndarray:
     """delta with stride - 1 zeros between neighbouring entries: its positions in x_p's grid."""
-    n, f, h, w = delta.shape
-    result = np.zeros((n, f, (h - 1) * stride + 1, (w - 1) * stride + 1))
-    result[:, :, ::stride, ::stride] = delta
+    (sh, sw), (n, f, h, w) = pair(stride), delta.shape
+    result = np.zeros((n, f, (h - 1) * sh + 1, (w - 1) * sw + 1))
+    result[:, :, ::sh, ::sw] = delta
     return result
 
 
 # ---------------------------------------------------------------- convolution
 
 
-def conv_forward(x, w, b, stride: int = 1, padding: int = 0) -> np.ndarray:
-    """z = x (valid-)correlated with w at this stride, after zero-padding, plus b (CONV)."""
+def conv_forward(x, w, b, stride=1, padding=0) -> np.ndarray:
+    """z = x (valid-)correlated with w at this stride, after zero-padding, plus b (CONV).
+
+    stride and padding: one number, or a pair (rows, columns) as nn.Conv2d stores them.
+    """
     x, w, b = (np.asarray(a, dtype=np.float64) for a in (x, w, b))
     kh, kw = w.shape[2:]
-    patches = windows(pad(x, padding, padding), kh, kw, stride)
+    patches = windows(pad(x, *pair(padding)), kh, kw, stride)
     return np.einsum("nchwuv,fcuv->nfhw", patches, w) + b[None, :, None, None]  # CONV
 
 
-def conv_backward(x, w, delta, stride: int = 1, padding: int = 0):
+def conv_backward(x, w, delta, stride=1, padding=0):
     """(dC/dx, dC/dw, dC/db) of a conv layer from delta = dC/dz: C1, C2, C3 above."""
     x, w, delta = (np.asarray(a, dtype=np.float64) for a in (x, w, delta))
     kh, kw = w.shape[2:]
-    x_p = pad(x, padding, padding)
+    ph, pw = pair(padding)
+    x_p = pad(x, ph, pw)
     spread_delta = spread(delta, stride)
 
     # C1: full correlation of the spread delta with the rotated kernels, channels exchanged.
@@ -98,7 +107,7 @@ def conv_backward(x, w, delta, stride: int = 1, padding: int = 0):
     # Rows and columns of x_p past the last window (when the stride does not divide) get 0.
     grad_x_p = np.zeros_like(x_p)
     grad_x_p[:, :, : below.shape[2], : below.shape[3]] = below
-    grad_x = grad_x_p[:, :, padding : x_p.shape[2] - padding, padding : x_p.shape[3] - padding]
+    grad_x = grad_x_p[:, :, ph : x_p.shape[2] - ph, pw : x_p.shape[3] - pw]
 
     # C2: valid correlation of the input with the spread delta, summed over the batch n.
     sh, sw = spread_delta.shape[2:]
@@ -112,22 +121,25 @@ def conv_backward(x, w, delta, stride: int = 1, padding: int = 0):
 # ---------------------------------------------------------------- max-pooling
 
 
-def maxpool_forward(x, size: int, stride: int | None = None) -> np.ndarray:
-    """The largest entry of each size x size window, windows stride apart (default size)."""
+def maxpool_forward(x, size, stride=None) -> np.ndarray:
+    """The largest entry of each size x size window, windows stride apart (default size).
+
+    size and stride: one number or a pair (rows, columns), as nn.MaxPool2d stores them.
+    """
     x = np.asarray(x, dtype=np.float64)
-    return windows(x, size, size, stride or size).max(axis=(4, 5))
+    return windows(x, *pair(size), stride or size).max(axis=(4, 5))
 
 
-def maxpool_backward(x, delta, size: int, stride: int | None = None) -> np.ndarray:
+def maxpool_backward(x, delta, size, stride=None) -> np.ndarray:
     """dC/dx: each delta entry to the first arg-max of its window, summed on overlaps (P1)."""
     x, delta = np.asarray(x, dtype=np.float64), np.asarray(delta, dtype=np.float64)
-    stride = stride or size
+    (kh, kw), (sh, sw) = pair(size), pair(stride or size)
     n, c, h_out, w_out = delta.shape
-    patches = windows(x, size, size, stride).reshape(n, c, h_out, w_out, size * size)
+    patches = windows(x, kh, kw, (sh, sw)).reshape(n, c, h_out, w_out, kh * kw)
     # np.argmax returns the first maximum in row-major order: PyTorch's tie rule.
-    u, v = np.divmod(patches.argmax(axis=-1), size)
-    rows = np.arange(h_out)[None, None, :, None] * stride + u
-    cols = np.arange(w_out)[None, None, None, :] * stride + v
+    u, v = np.divmod(patches.argmax(axis=-1), kw)
+    rows = np.arange(h_out)[None, None, :, None] * sh + u
+    cols = np.arange(w_out)[None, None, None, :] * sw + v
     grad_x = np.zeros_like(x)
     nn_, cc = np.indices((n, c, h_out, w_out))[:2]
     np.add.at(grad_x, (nn_, cc, rows, cols), delta)  # P1: the arg-max only; overlaps add

@@ -1,0 +1,306 @@
+"""verify_backprop for layer-by-layer networks (nn.Sequential with Conv2d, MaxPool2d, Flatten,
+Linear, activations, Dropout): autograd, the conv oracle and central differences per layer.
+
+nn.verify_backprop is `verify_backprop` here: an nn.MLP goes to report.verify_backprop
+(BP1-BP4), a Sequential to verify_conv_backprop. Works on a float64 copy of the model.
+Dropout masks are fixed: each Dropout's generator is restored before every forward pass, so
+autograd, the oracle and every central difference see the same mask.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from autodiff import Tensor, no_grad
+
+from ..layers import (
+    MLP,
+    Activation,
+    Conv2d,
+    Dropout,
+    Flatten,
+    Linear,
+    MaxPool2d,
+    Module,
+    Sequential,
+)
+from ..losses import cross_entropy, mse_loss
+from . import report
+from .equations_conv import conv_net_backprop
+from .report import BP_RTOL, LOSS_NAMES, NUMERICAL_ATOL, NUMERICAL_RTOL, shape_text
+
+# The equation that computes the delta (dC/d output) of a layer, by the kind of layer above.
+DELTA_EQUATION = {
+    "conv": "C1", "pool": "P1", "linear": "BP2", "activation": "BP2", "flatten": "reshape",
+    "dropout": "mask",
+}  # fmt: skip
+PARAMETER_EQUATIONS = {"conv": ("C2", "C3"), "linear": ("BP4", "BP3")}
+
+
+@dataclass(frozen=True)
+class ConvReportRow:
+    """One layer and quantity: "delta" (dC/d the layer's output), "weight" or "bias".
+
+    *_abs is the largest absolute difference, *_rel the same over the largest magnitude of
+    autograd's array; "oracle" is nn/backprop/equations_conv.py; numerical over `sampled`.
+    """
+
+    layer: int
+    name: str
+    equation: str
+    quantity: str
+    shape: tuple
+    autograd_bp_abs: float
+    autograd_bp_rel: float
+    autograd_numerical_abs: float
+    autograd_numerical_rel: float
+    bp_numerical_abs: float
+    bp_numerical_rel: float
+    sampled: int
+    ok: bool
+
+
+@dataclass(frozen=True)
+class ConvBackpropReport:
+    """Rows in forward order; delta_norms[i] = ||dC/d output of layer i||, one per layer."""
+
+    model: str
+    loss: str
+    batch_size: int
+    cost: float
+    samples: int
+    eps: float
+    seed: int
+    dropout: str
+    rows: list[ConvReportRow]
+    delta_norms: list[float]
+
+    @property
+    def ok(self) -> bool:
+        return all(row.ok for row in self.rows)
+
+    def to_dict(self) -> dict:
+        return {**dataclasses.asdict(self), "ok": self.ok}
+
+    def __str__(self) -> str:
+        return _format(self)
+
+
+def verify_backprop(model: Module, x, y, loss: Callable | str = mse_loss, samples: int = 10,
+                    eps: float = 1e-6, seed: int = 0):  # fmt: skip
+    """nn.verify_backprop: an nn.MLP against BP1-BP4 (report.verify_backprop), an
+    nn.Sequential against the conv equations (verify_conv_backprop); same arguments."""
+    if isinstance(model, MLP):
+        return report.verify_backprop(model, x, y, loss, samples, eps, seed)
+    if isinstance(model, Sequential):
+        return verify_conv_backprop(model, x, y, loss, samples, eps, seed)
+    raise TypeError(
+        f"verify_backprop takes an nn.MLP or an nn.Sequential, got {type(model).__name__}"
+    )
+
+
+def verify_conv_backprop(
+    model: Sequential, x, y, loss: Callable | str = mse_loss, samples: int = 10,
+    eps: float = 1e-6, seed: int = 0,
+) -> ConvBackpropReport:  # fmt: skip
+    """Every layer's delta, and conv and linear weight and bias gradients, three ways.
+
+    model: Sequential of Conv2d, MaxPool2d, Flatten, Linear, Sigmoid/Tanh/ReLU and Dropout
+    (in training mode a fixed mask, in eval mode none). x: (batch, C, H, W), or whatever the
+    first layer takes. loss: nn.mse_loss or nn.cross_entropy (logits), or their names.
+    `samples` entries per array, chosen with seed, are checked by central differences.
+    """
+    loss = LOSS_NAMES.get(loss, loss) if isinstance(loss, str) else loss
+    oracle_loss = {mse_loss: "mse", cross_entropy: "cross_entropy"}.get(loss)
+    if oracle_loss is None:
+        raise ValueError(
+            f"verify_backprop on a Sequential takes nn.mse_loss or nn.cross_entropy (logits), "
+            f"got {getattr(loss, '__name__', loss)!r}"
+        )
+    net = _float64_copy(model)
+    kinds = [_kind(i, layer) for i, layer in enumerate(net.layers)]
+    masks = _Masks(net)
+    x = np.asarray(getattr(x, "data", x), dtype=np.float64)
+    y = np.asarray(getattr(y, "data", y))
+
+    # Autograd, layer by layer, keeping each output: its .grad is that layer's delta.
+    masks.restore()
+    inputs, outputs, a = [], [], Tensor(x)
+    for layer in net.layers:
+        inputs.append(a)
+        a = layer(a)
+        outputs.append(a)
+    cost = loss(a, y)
+    cost.backward()
+    specs = [_spec(kind, layer, masks, inp, out)
+             for kind, layer, inp, out in zip(kinds, net.layers, inputs, outputs)]  # fmt: skip
+    reference = conv_net_backprop(specs, x, y, oracle_loss)
+
+    def cost_from(i: int):
+        """layer i's output (changed in place by the differences) and the cost from it."""
+        start = outputs[i].data.copy()
+
+        def evaluate() -> float:  # the rest of the forward pass, from layer i's output
+            masks.restore()
+            with no_grad():
+                a = Tensor(start)
+                for layer in net.layers[i + 1 :]:
+                    a = layer(a)
+                return loss(a, y).item()
+
+        return start, evaluate
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i, (kind, layer) in enumerate(zip(kinds, net.layers)):
+        name = type(layer).__name__
+        above = "BP1" if i == len(kinds) - 1 else DELTA_EQUATION[kinds[i + 1]]
+        start, evaluate = cost_from(i)
+        compared = [(above, "delta", outputs[i].grad, reference.deltas[i], start, evaluate)]
+        if kind in PARAMETER_EQUATIONS:
+            whole = _whole_cost(net, masks, loss, x, y)
+            w_eq, b_eq = PARAMETER_EQUATIONS[kind]
+            compared.append((w_eq, "weight", layer.weight.grad, reference.grad_weights[i],
+                             layer.weight.data, whole))  # fmt: skip
+            if layer.bias is not None:
+                compared.append((b_eq, "bias", layer.bias.grad, reference.grad_biases[i],
+                                 layer.bias.data, whole))  # fmt: skip
+        for equation, quantity, autograd, manual, array, evaluate_cost in compared:
+            index = report._sample(rng, array.shape, samples)
+            numerical = report._sampled_gradient(evaluate_cost, array, index, eps)
+            differences = report._differences(autograd, manual, numerical, index)
+            rows.append(ConvReportRow(layer=i, name=name, equation=equation, quantity=quantity,
+                                      shape=autograd.shape, **differences))  # fmt: skip
+    norms = [float(np.linalg.norm(out.grad)) for out in outputs]
+    dropout = "fixed masks (training mode)" if masks.active else "none active (eval mode)"
+    if not masks.layers:
+        dropout = "no dropout layers"
+    loss_name = getattr(loss, "__name__", repr(loss))
+    description = "Sequential(" + ", ".join(map(repr, model.layers)) + ")"
+    return ConvBackpropReport(description, loss_name, len(x), cost.item(), samples, eps, seed,
+                              dropout, rows, norms)  # fmt: skip
+
+
+# ---------------------------------------------------------------- the model, for the oracle
+
+
+def _float64_copy(model: Sequential) -> Sequential:
+    net = copy.deepcopy(model)
+    for p in net.parameters():
+        p.data, p.grad = np.asarray(p.data, dtype=np.float64), None
+    return net
+
+
+def _kind(i: int, layer: Module) -> str:
+    if isinstance(layer, Conv2d):
+        return "conv"
+    if isinstance(layer, MaxPool2d):
+        return "pool"
+    if isinstance(layer, Linear):
+        return "linear"
+    if isinstance(layer, Activation) and layer.function_name in ("sigmoid", "tanh", "relu"):
+        return "activation"
+    if isinstance(layer, Flatten) and layer.start_dim == 1:
+        return "flatten"
+    if isinstance(layer, Dropout):
+        return "dropout"
+    raise ValueError(
+        f"verify_backprop on a Sequential knows Conv2d, MaxPool2d, Linear, Sigmoid, Tanh, ReLU, "
+        f"Flatten() and Dropout; layer {i} is {layer!r} (a Softmax belongs in the loss: use "
+        "nn.cross_entropy on the logits)"
+    )
+
+
+def _spec(kind: str, layer: Module, masks: _Masks, inp: Tensor, out: Tensor) -> dict:
+    """The oracle's description of one layer (equations_conv.conv_net_backprop)."""
+    if kind == "conv":
+        bias = layer.bias.data if layer.bias is not None else np.zeros(layer.out_channels)
+        return dict(kind=kind, weight=layer.weight.data, bias=bias, stride=layer.stride,
+                    padding=layer.padding)  # fmt: skip
+    if kind == "pool":
+        return dict(kind=kind, size=layer.kernel_size, stride=layer.stride)
+    if kind == "linear":
+        return dict(kind=kind, weight=layer.weight.data, bias=layer.bias.data)
+    if kind == "activation":
+        return dict(kind=kind, name=layer.function_name)
+    if kind == "dropout":
+        return dict(kind=kind, mask=masks.mask(layer, inp.data, out.data))
+    return dict(kind=kind)
+
+
+def _whole_cost(net: Sequential, masks: _Masks, loss: Callable, x, y) -> Callable[[], float]:
+    def evaluate() -> float:
+        masks.restore()
+        with no_grad():
+            return loss(net(Tensor(x)), y).item()
+
+    return evaluate
+
+
+class _Masks:
+    """Each Dropout's generator as it was before the first pass, restored before every pass."""
+
+    def __init__(self, net: Sequential):
+        self.layers = [layer for layer in net.layers if isinstance(layer, Dropout)]
+        self.saved = {id(layer): copy.deepcopy(layer.rng) for layer in self.layers}
+        self.active = any(layer.training and layer.p > 0 for layer in self.layers)
+
+    def restore(self) -> None:
+        for layer in self.layers:
+            layer.rng = copy.deepcopy(self.saved[id(layer)])
+
+    def mask(self, layer: Dropout, inp: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """The layer's mask (scaling included): what it multiplies ones by, from the saved state."""
+        self.restore()
+        with no_grad():
+            mask = layer(Tensor(np.ones_like(inp))).data.astype(np.float64)
+        if not np.allclose(inp * mask, out, rtol=1e-12, atol=0):
+            raise RuntimeError(
+                f"{layer!r}: could not fix its mask (it depends on more than the input's shape)"
+            )
+        return mask
+
+
+# ---------------------------------------------------------------- printing
+
+
+def _format(r: ConvBackpropReport) -> str:
+    lines = [
+        f"verify_backprop: {'OK' if r.ok else 'NOT OK'}",
+        *textwrap.wrap(
+            f"{' '.join(r.model.split())}, loss {r.loss}, batch {r.batch_size}, "
+            f"cost {r.cost:.6g}, dropout: {r.dropout}",
+            100,
+            subsequent_indent="  ",
+        ),  # fmt: skip
+        "autograd vs the conv oracle (C1-C3, P1, BP1-BP4) on every entry, and vs central",
+        f"  differences (eps {r.eps:g}) on up to {r.samples} entries per array (seed {r.seed})",
+        "",
+        f"{'relative difference: autograd vs':>72}{'oracle vs':>14}",
+        f"{'layer':<14}{'equation':<9}{'quantity':<9}{'shape':<14}{'oracle':>12}{'numerical':>14}"
+        f"{'numerical':>14}  ok",
+    ]
+    for row in r.rows:
+        lines.append(
+            f"{f'{row.layer} {row.name}':<14}{row.equation:<9}{row.quantity:<9}"
+            f"{shape_text(row.shape):<14}{row.autograd_bp_rel:>12.1e}"
+            f"{row.autograd_numerical_rel:>14.1e}{row.bp_numerical_rel:>14.1e}"
+            f"  {'yes' if row.ok else 'NO'}"
+        )
+    norms = "   ".join(f"layer {i} {n:.2e}" for i, n in enumerate(r.delta_norms))
+    lines += ["", "||delta|| = ||dC/d output|| per layer (shrinking toward layer 0 = vanishing):"]
+    lines += textwrap.wrap(norms, 98, initial_indent="  ", subsequent_indent="  ")
+    lines += textwrap.wrap(
+        "delta of layer i is dC/d(its output), computed by the equation of layer i + 1 (C1 "
+        "conv, P1 pool, BP2 linear or sigma', BP1 the cost); relative to autograd's largest "
+        f"entry; tolerance {BP_RTOL:g} against the oracle, {NUMERICAL_RTOL:g} (+ "
+        f"{NUMERICAL_ATOL:g} absolute) against central differences",
+        100,
+    )
+    return "\n".join(lines)
