@@ -25,6 +25,7 @@ from .backprop import (
     verify_backprop,
 )
 from .draw import draw_model_graph, draw_network
+from .draw_conv import draw_conv_graph, draw_feature_maps, draw_filters
 from .layers import (
     MLP,
     Conv2d,
@@ -81,6 +82,9 @@ __all__ = [
     "conv2d",
     "cross_entropy",
     "data",
+    "draw_conv_graph",
+    "draw_feature_maps",
+    "draw_filters",
     "draw_model_graph",
     "draw_network",
     "dropout",
