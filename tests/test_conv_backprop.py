@@ -9,7 +9,7 @@ import pytest
 import nn
 from autodiff import Tensor
 from nn.backprop import equations_conv as eq
-from nn.backprop.report_conv import _kind, _spec
+from nn.backprop.sequential import layer_kind, layer_spec
 
 TOLERANCE = 1e-10
 LARGEST = {"error": 0.0}
@@ -82,7 +82,7 @@ def test_autograd_equals_the_conv_oracle_on_every_layer(network, activation, bat
     loss(a, y).backward()
     specs = []
     for i, layer in enumerate(model.layers):
-        kind = _kind(i, layer)
+        kind = layer_kind(i, layer)
         if kind == "dropout":
             # The same generator state draws the same mask: what it makes of ones.
             layer.rng = np.random.default_rng(7)
@@ -90,7 +90,7 @@ def test_autograd_equals_the_conv_oracle_on_every_layer(network, activation, bat
             np.testing.assert_array_equal(inputs[i].data * mask, outputs[i].data)
             specs.append({"kind": "dropout", "mask": mask})
         else:
-            specs.append(_spec(kind, layer, None, inputs[i], outputs[i]))
+            specs.append(layer_spec(kind, layer, None, inputs[i], outputs[i]))
     oracle = eq.conv_net_backprop(specs, x, y, "mse" if loss is nn.mse_loss else "cross_entropy")
     for i, layer in enumerate(model.layers):
         assert relative_error(outputs[i].grad, oracle.deltas[i]) < TOLERANCE, (i, "delta")

@@ -9,7 +9,6 @@ autograd, the oracle and every central difference see the same mask.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import textwrap
 from collections.abc import Callable
@@ -19,21 +18,12 @@ import numpy as np
 
 from autodiff import Tensor, no_grad
 
-from ..layers import (
-    MLP,
-    Activation,
-    Conv2d,
-    Dropout,
-    Flatten,
-    Linear,
-    MaxPool2d,
-    Module,
-    Sequential,
-)
+from ..layers import MLP, Module, Sequential
 from ..losses import cross_entropy, mse_loss
 from . import report
 from .equations_conv import conv_net_backprop
 from .report import BP_RTOL, LOSS_NAMES, NUMERICAL_ATOL, NUMERICAL_RTOL, shape_text
+from .sequential import FixedMasks, float64_copy, layer_kind, layer_spec
 
 # The equation that computes the delta (dC/d output) of a layer, by the kind of layer above.
 DELTA_EQUATION = {
@@ -126,9 +116,9 @@ def verify_conv_backprop(
             f"verify_backprop on a Sequential takes nn.mse_loss or nn.cross_entropy (logits), "
             f"got {getattr(loss, '__name__', loss)!r}"
         )
-    net = _float64_copy(model)
-    kinds = [_kind(i, layer) for i, layer in enumerate(net.layers)]
-    masks = _Masks(net)
+    net = float64_copy(model)
+    kinds = [layer_kind(i, layer) for i, layer in enumerate(net.layers)]
+    masks = FixedMasks(net)
     x = np.asarray(getattr(x, "data", x), dtype=np.float64)
     y = np.asarray(getattr(y, "data", y))
 
@@ -141,7 +131,7 @@ def verify_conv_backprop(
         outputs.append(a)
     cost = loss(a, y)
     cost.backward()
-    specs = [_spec(kind, layer, masks, inp, out)
+    specs = [layer_spec(kind, layer, masks, inp, out)
              for kind, layer, inp, out in zip(kinds, net.layers, inputs, outputs)]  # fmt: skip
     reference = conv_net_backprop(specs, x, y, oracle_loss)
 
@@ -238,84 +228,13 @@ def _differences(autograd, manual, numerical, index) -> dict:
     )  # fmt: skip
 
 
-# ---------------------------------------------------------------- the model, for the oracle
-
-
-def _float64_copy(model: Sequential) -> Sequential:
-    net = copy.deepcopy(model)
-    for p in net.parameters():
-        p.data, p.grad = np.asarray(p.data, dtype=np.float64), None
-    return net
-
-
-def _kind(i: int, layer: Module) -> str:
-    if isinstance(layer, Conv2d):
-        return "conv"
-    if isinstance(layer, MaxPool2d):
-        return "pool"
-    if isinstance(layer, Linear):
-        return "linear"
-    if isinstance(layer, Activation) and layer.function_name in ("sigmoid", "tanh", "relu"):
-        return "activation"
-    if isinstance(layer, Flatten) and layer.start_dim == 1:
-        return "flatten"
-    if isinstance(layer, Dropout):
-        return "dropout"
-    raise ValueError(
-        f"verify_backprop on a Sequential knows Conv2d, MaxPool2d, Linear, Sigmoid, Tanh, ReLU, "
-        f"Flatten() and Dropout; layer {i} is {layer!r} (a Softmax belongs in the loss: use "
-        "nn.cross_entropy on the logits)"
-    )
-
-
-def _spec(kind: str, layer: Module, masks: _Masks, inp: Tensor, out: Tensor) -> dict:
-    """The oracle's description of one layer (equations_conv.conv_net_backprop)."""
-    if kind == "conv":
-        bias = layer.bias.data if layer.bias is not None else np.zeros(layer.out_channels)
-        return dict(kind=kind, weight=layer.weight.data, bias=bias, stride=layer.stride,
-                    padding=layer.padding)  # fmt: skip
-    if kind == "pool":
-        return dict(kind=kind, size=layer.kernel_size, stride=layer.stride)
-    if kind == "linear":
-        return dict(kind=kind, weight=layer.weight.data, bias=layer.bias.data)
-    if kind == "activation":
-        return dict(kind=kind, name=layer.function_name)
-    if kind == "dropout":
-        return dict(kind=kind, mask=masks.mask(layer, inp.data, out.data))
-    return dict(kind=kind)
-
-
-def _whole_cost(net: Sequential, masks: _Masks, loss: Callable, x, y) -> Callable[[], float]:
+def _whole_cost(net: Sequential, masks: FixedMasks, loss: Callable, x, y) -> Callable[[], float]:
     def evaluate() -> float:
         masks.restore()
         with no_grad():
             return loss(net(Tensor(x)), y).item()
 
     return evaluate
-
-
-class _Masks:
-    """Each Dropout's generator as it was before the first pass, restored before every pass."""
-
-    def __init__(self, net: Sequential):
-        self.layers = [layer for layer in net.layers if isinstance(layer, Dropout)]
-        self.saved = {id(layer): copy.deepcopy(layer.rng) for layer in self.layers}
-        self.active = any(layer.training and layer.p > 0 for layer in self.layers)
-
-    def restore(self) -> None:
-        for layer in self.layers:
-            layer.rng = copy.deepcopy(self.saved[id(layer)])
-
-    def mask(self, layer: Dropout, inp: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """The layer's mask (scaling included): what it multiplies ones by, from the saved state."""
-        self.restore()
-        with no_grad():
-            mask = layer(Tensor(np.ones_like(inp))).data.astype(np.float64)
-        if not np.allclose(inp * mask, out, rtol=1e-12, atol=0):
-            raise RuntimeError(
-                f"{layer!r}: could not fix its mask (it depends on more than the input's shape)"
-            )
-        return mask
 
 
 # ---------------------------------------------------------------- printing
