@@ -13,7 +13,7 @@ hand and the tools that verify backprop), data/, training/ (fit, save/load), dra
 web/ (the draw-a-digit page); `python -m nn.verify` and `python -m nn.serve` are the commands.
 """
 
-from . import data
+from . import data, network3
 from .backprop import (
     Backprop,
     BackpropReport,
@@ -95,6 +95,7 @@ __all__ = [
     "manual_backprop",
     "max_pool2d",
     "mse_loss",
+    "network3",
     "plot_history",
     "relu",
     "save",

@@ -216,6 +216,11 @@ def test_max_pool_and_conv_agree_with_pytorch_when_installed():
     nn.max_pool2d(ours_t, 2).sum().backward()
     torch.nn.functional.max_pool2d(theirs_t, 2).sum().backward()
     assert_allclose(ours_t.grad, theirs_t.grad.numpy())
+    nans = np.array([[[[np.nan, 1.0, np.nan], [2.0, np.nan, 0.0], [3.0, 4.0, 5.0]]]])
+    ours_n, theirs_n = Tensor(nans, requires_grad=True), torch.tensor(nans, requires_grad=True)
+    nn.max_pool2d(ours_n, 2, 1).sum().backward()
+    torch.nn.functional.max_pool2d(theirs_n, 2, 1).sum().backward()
+    assert_allclose(ours_n.grad, theirs_n.grad.numpy())
 
 
 # ---------------------------------------------------------------- dropout and softmax

@@ -43,10 +43,14 @@ def _windows(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple) -> np.
 
 
 def _columns(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple) -> np.ndarray:
-    """im2col: (batch * out_h * out_w, C * kh * kw), one row per window (a fresh array)."""
+    """im2col: (batch, C * kh * kw, out_h * out_w), a column per window (a fresh array).
+
+    This layout makes the product with the weights (O, C * kh * kw) come out NCHW directly,
+    and its copy reads x along rows (measured 2-3x faster than one row per window).
+    """
     windows = _windows(x, kernel, stride, padding)
     n, c, oh, ow, kh, kw = windows.shape
-    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * kh * kw)
+    return windows.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, oh * ow)
 
 
 class Conv(Op):
@@ -60,13 +64,13 @@ class Conv(Op):
         out_channels = weight.shape[0]
         columns = _columns(x, weight.shape[2:], self.stride, self.padding)
         oh, ow = output_size(x.shape[2:], weight.shape[2:], self.stride, self.padding)
-        # One matrix product over the whole batch: (N*oh*ow, K) @ (K, O).
-        y = columns @ weight.reshape(out_channels, -1).T
+        # (O, K) @ (N, K, L): one matrix product per example, straight into (N, O, L).
+        y = weight.reshape(out_channels, -1) @ columns
         if bias is not None:
-            y += bias
-        return np.ascontiguousarray(
-            y.reshape(x.shape[0], oh, ow, out_channels).transpose(0, 3, 1, 2)
-        )
+            y += bias.reshape(-1, 1)
+        # Kept for the weight gradient, which needs the same columns; freed with the graph.
+        self.columns = columns
+        return y.reshape(x.shape[0], out_channels, oh, ow)
 
     def backward(self, grad_out, x, weight, *bias_and_y):
         need = self.needs_input_grad
@@ -74,7 +78,8 @@ class Conv(Op):
         if need[0]:
             dx = apply(ConvTranspose(self.stride, self.padding, x.shape[2:]), grad_out, weight)
         if need[1]:
-            dw = apply(ConvWeightGrad(self.stride, self.padding, weight.shape[2:]), x, grad_out)
+            kernel = weight.shape[2:]
+            dw = apply(ConvWeightGrad(self.stride, self.padding, kernel, self.columns), x, grad_out)
         if len(bias_and_y) == 2 and need[2]:
             db = grad_out.sum(axis=(0, 2, 3))
         return (dx, dw) if len(bias_and_y) == 1 else (dx, dw, db)
@@ -92,16 +97,16 @@ class ConvTranspose(Op):
         _, in_channels, kh, kw = weight.shape
         (sh, sw), (ph, pw) = self.stride, self.padding
         height, width = self.input_size
-        # (N, oh, ow, O) @ (O, C*kh*kw): every window's share of the input gradient.
-        rows = grad.transpose(0, 2, 3, 1).reshape(-1, out_channels)
-        columns = (rows @ weight.reshape(out_channels, -1)).reshape(n, oh, ow, in_channels, kh, kw)
+        # (K, O) @ (N, O, L): every window's share of the input gradient, (N, K, L).
+        columns = weight.reshape(out_channels, -1).T @ grad.reshape(n, out_channels, oh * ow)
+        columns = columns.reshape(n, in_channels, kh, kw, oh, ow)
         padded = np.zeros((n, in_channels, height + 2 * ph, width + 2 * pw), dtype=columns.dtype)
         # col2im: one strided add per kernel position, each over the whole batch.
         for u in range(kh):
             for v in range(kw):
                 rows = slice(u, u + sh * (oh - 1) + 1, sh)
                 cols = slice(v, v + sw * (ow - 1) + 1, sw)
-                padded[:, :, rows, cols] += columns[:, :, :, :, u, v].transpose(0, 3, 1, 2)
+                padded[:, :, rows, cols] += columns[:, :, u, v]
         return padded[:, :, ph : ph + height, pw : pw + width]
 
     def backward(self, grad_out, grad, weight, dx):
@@ -118,15 +123,19 @@ class ConvWeightGrad(Op):
     """dw[o, c, u, v] = sum_{n, i, j} g[n, o, i, j] x[n, c, s i + u, s j + v];
     d(x) = ConvTranspose(g, h), d(g) = Conv(x, h)"""
 
-    def __init__(self, stride: tuple, padding: tuple, kernel_size: tuple):
+    def __init__(self, stride: tuple, padding: tuple, kernel_size: tuple, columns=None):
         self.stride, self.padding, self.kernel_size = stride, padding, tuple(kernel_size)
+        self.columns = columns  # x's im2col when the forward Conv already made it
 
     def forward(self, x, grad):
-        out_channels = grad.shape[1]
-        columns = _columns(x, self.kernel_size, self.stride, self.padding)
-        # (O, N*oh*ow) @ (N*oh*ow, C*kh*kw)
-        g = grad.transpose(1, 0, 2, 3).reshape(out_channels, -1)
-        return (g @ columns).reshape((out_channels, x.shape[1]) + self.kernel_size)
+        n, out_channels = grad.shape[:2]
+        columns = self.columns
+        if columns is None:
+            columns = _columns(x, self.kernel_size, self.stride, self.padding)
+        self.columns = None  # not kept: only the forward's copy is shared
+        # sum over n of (O, L) @ (L, K); the transposed view goes to BLAS as is, no copy.
+        products = grad.reshape(n, out_channels, -1) @ columns.transpose(0, 2, 1)
+        return products.sum(axis=0).reshape((out_channels, x.shape[1]) + self.kernel_size)
 
     def backward(self, grad_out, x, grad, dw):
         need = self.needs_input_grad

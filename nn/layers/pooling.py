@@ -4,13 +4,12 @@ x is NCHW. A window of kh x kw every stride (default: the kernel size, windows s
 no padding; a size that does not divide leaves its last rows or columns out (floor, as
 PyTorch's ceil_mode=False). Of tied maxima the first in row-major window order is the one
 chosen, and the whole gradient goes to it, as in PyTorch (a subgradient); NaN counts as the
-maximum. Overlapping windows (stride < kernel) add up their gradients.
+maximum (the last NaN of a window, as in PyTorch). Overlapping windows add up their gradients.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from autodiff import Op, Tensor, apply
 
@@ -28,18 +27,31 @@ class MaxPool(Op):
         n, c, height, width = x.shape
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
         oh, ow = (height - kh) // sh + 1, (width - kw) // sw + 1
-        windows = sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
-        windows = windows[:, :, :oh, :ow].reshape(n, c, oh, ow, kh * kw)
-        # argmax takes the first of ties (and a NaN over numbers), as PyTorch does.
-        k = windows.argmax(axis=-1)
-        y = np.take_along_axis(windows, k[..., None], axis=-1)[..., 0]
+        # PyTorch's scan: a later element replaces the maximum only when strictly greater (or
+        # NaN), so the first of ties is chosen. One pass per kernel position, over the batch.
+        nan = np.isnan(x).any()  # rare: then the slower exact rule for NaN
+        y, offset = None, None
+        for u in range(kh):
+            for v in range(kw):
+                value = x[:, :, u : u + sh * (oh - 1) + 1 : sh, v : v + sw * (ow - 1) + 1 : sw]
+                if y is None:
+                    y, offset = value.copy(), np.zeros(value.shape, dtype=np.intp)
+                    continue
+                better = value > y
+                if nan:
+                    better |= np.isnan(value)
+                    np.copyto(y, value, where=better)
+                else:
+                    np.maximum(y, value, out=y)
+                np.copyto(offset, u * width + v, where=better)
         # Where each maximum sits in x, as an index into x.ravel(), for the backward.
         corner = (
             np.arange(n * c).reshape(n, c, 1, 1) * (height * width)
             + (np.arange(oh) * (sh * width)).reshape(oh, 1)
             + np.arange(ow) * sw
         )
-        self.argmax = corner + (k // kw) * width + k % kw
+        offset += corner
+        self.argmax = offset
         return y
 
     def backward(self, grad_out, x, y):
