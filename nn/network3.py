@@ -238,6 +238,8 @@ class Network:
         optimizer = _SGDOptimizer(self.params, lr=eta, weight_decay=lmbda / num_training_batches)
         result, start = Result(), time.perf_counter()
         bar = _progress(epochs * num_training_batches) if progress else None
+        if bar is not None and verbose:
+            say = bar.write  # his lines above the progress bar
         for epoch in range(epochs):
             for minibatch_index in range(num_training_batches):
                 iteration = num_training_batches * epoch + minibatch_index
