@@ -146,7 +146,8 @@ def test_a_dripping_mirror_fails_over_at_the_deadline(tmp_path, mnist_dir, genui
     slow, good = hostile("drip", genuine_gz[SMALL]), hostile("ok", genuine_gz[SMALL])
     started = time.monotonic()
     mnist = load_mnist(folder, mirrors=[slow.url, good.url], deadline=1.0, progress=False)
-    assert 1.0 <= time.monotonic() - started < 5
+    # The whole drip would take 4542 x 0.02 = 91 s; reading the files takes a few seconds.
+    assert 1.0 <= time.monotonic() - started < 30
     assert len(mnist.test[0]) == 10_000 and slow.requests == good.requests == 1
 
 

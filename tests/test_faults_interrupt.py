@@ -122,3 +122,13 @@ def test_empty_evaluation_data_is_refused_before_the_first_epoch():
         nn.fit(model, nn.mse_loss, optimizer, empty, 1, 2, progress=False)
     with pytest.raises(ValueError, match=r"evaluate: no examples"):
         nn.evaluate(model, nn.mse_loss, *empty)
+
+
+def test_complex_data_is_refused_by_fit_and_evaluate():
+    model = nn.MLP([2, 2], seed=0)
+    optimizer = nn.SGD(model.parameters(), lr=0.1)
+    x, y = np.zeros((4, 2), dtype=complex), np.array([0, 1, 0, 1])
+    with pytest.raises(ValueError, match=r"fit: train: expected real numbers, got complex"):
+        nn.fit(model, nn.mse_loss, optimizer, (x, y), 1, 2, progress=False)
+    with pytest.raises(ValueError, match=r"evaluate: expected real numbers, got complex"):
+        nn.evaluate(model, nn.mse_loss, x, y)

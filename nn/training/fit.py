@@ -66,7 +66,7 @@ def targets_for(loss: Callable, model: Module, x, y) -> np.ndarray:
 @no_grad()
 def evaluate(model: Module, loss: Callable, x, y, batch_size: int = 1000) -> tuple[float, float]:
     """(mean cost, accuracy) of model on (x, y), without recording a graph."""
-    _check_not_empty("evaluate", x, y)
+    _check_examples("evaluate", x, y)
     labels, y = labels_of(y), targets_for(loss, model, x, y)
     total_cost, correct = 0.0, 0
     for start in range(0, len(x), batch_size):
@@ -77,8 +77,13 @@ def evaluate(model: Module, loss: Callable, x, y, batch_size: int = 1000) -> tup
     return total_cost / len(x), correct / len(x)
 
 
-def _check_not_empty(what: str, x, y) -> None:
-    """Refuse data with no examples, which would give a cost of 0/0."""
+def _check_examples(what: str, x, y) -> None:
+    """Refuse data with no examples (a cost of 0/0) or complex values (no gradient here)."""
+    if np.iscomplexobj(x) or np.iscomplexobj(y):
+        raise ValueError(
+            f"{what}: expected real numbers, got complex values ({np.asarray(x).dtype} x, "
+            f"{np.asarray(y).dtype} y)"
+        )
     if len(x) == 0 or len(y) == 0:
         raise ValueError(
             f"{what}: no examples (x has shape {np.shape(x)}, y has shape {np.shape(y)}); "
@@ -142,9 +147,9 @@ def fit(
     atomically to checkpoint in Nielsen's format when given (MLPs only).
     """
     x, y = train
-    _check_not_empty("fit: train", x, y)
+    _check_examples("fit: train", x, y)
     if evaluation is not None:
-        _check_not_empty("fit: evaluation", *evaluation)
+        _check_examples("fit: evaluation", *evaluation)
     y = targets_for(loss, model, x, y)
     if checkpoint is not None and not isinstance(model, MLP):
         raise TypeError("checkpoint= saves MLPs in Nielsen's format; this model is not an MLP")

@@ -79,7 +79,10 @@ def write_atomically(path: Path, content: bytes) -> None:
     except OSError as error:
         temporary.unlink(missing_ok=True)
         # Named by the user's path: the temporary name would only puzzle.
-        raise type(error)(error.errno, f"cannot write {path}: {error.strerror}") from None
+        reason = error.strerror or str(error)
+        if error.errno is None:
+            raise type(error)(f"cannot write {path}: {reason}") from None
+        raise type(error)(error.errno, f"cannot write {path}: {reason}") from None
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
