@@ -57,8 +57,12 @@ def test_ctrl_c_at_random_moments_never_gives_a_traceback_or_a_broken_file(tmp_p
         time.sleep(delay)
         child.send_signal(signal.SIGINT)
         out, err = finish(child)
-        assert "Traceback" not in err, err
-        if "Interrupted" in err:  # before training: one line, nothing saved
+        if "Traceback" in err:
+            # Only the interpreter's own start-up, before the script's first line, may give
+            # one (a loaded machine can take longer than 0.15 s to get there).
+            assert "mnist.py" not in err and child.returncode != 0, err
+            outcomes.append("interpreter start-up")
+        elif "Interrupted" in err:  # before training: one line, nothing saved
             lines = [line for line in err.splitlines() if "SampleDataWarning" not in line]
             assert child.returncode == 130 and not model.exists()
             assert lines[-1] in (
@@ -70,7 +74,7 @@ def test_ctrl_c_at_random_moments_never_gives_a_traceback_or_a_broken_file(tmp_p
             assert child.returncode in (0, 130) and f"Saved to {model}" in out
             assert nn.load(model).sizes == [784, 30, 10]
             outcomes.append("saved")
-    assert len(outcomes) == 6
+    assert len(outcomes) == 6  # which ones depends on the load; the next test saves surely
 
 
 def test_a_second_ctrl_c_during_the_final_save_waits_for_the_save(tmp_path):
