@@ -75,22 +75,25 @@ class Min(Max):
 
 
 class Prod(_Reduction):
-    """z = prod(x, axis);  dx = g * (product of the other entries), z / x away from zeros"""
+    """z = prod(x, axis);  dx = g * (product of the other entries), z / x without zeros"""
 
     def forward(self, x):
         return x.prod(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, grad_out, x, z):
-        grad_out, zero = self.expand(grad_out, x), np.asarray(np.equal(x, 0))
-        if not zero.any():
+        grad_out = self.expand(grad_out, x)
+        if not np.asarray(np.equal(x, 0)).any():
             return (grad_out * self.expand(z, x) / x,)
-        # z / x is 0 / 0 at a zero. The product of the others is the product of the nonzero
-        # entries at a slice's only zero, and 0 wherever the slice has another zero.
-        zeros = zero.sum(axis=self.axis, keepdims=True)
-        safe = np.where(zero, 1, x)
-        nonzero_product = safe.prod(axis=self.axis, keepdims=True)
-        others = np.where(zero, nonzero_product, nonzero_product / safe)
-        return (grad_out * others * ((zeros == 0) | (zero & (zeros == 1))),)
+        # z / x is 0 / 0 at a zero. Then each entry's "others" is the product of its slice with
+        # that entry set to 1: n^2 memory per slice, but exact at every order.
+        axes = list(range(x.ndim)) if self.axis is None else list(self.axis)
+        rest = [i for i in range(x.ndim) if i not in axes]
+        moved = x.transpose(rest + axes)
+        flat = moved.reshape(moved.shape[: len(rest)] + (-1,))
+        n = flat.shape[-1]
+        others = np.where(np.eye(n, dtype=bool), 1, np.expand_dims(flat, -2)).prod(axis=-1)
+        back = tuple(int(i) for i in np.argsort(rest + axes))
+        return (grad_out * others.reshape(moved.shape).transpose(back),)
 
 
 class LogSumExp(_Reduction):
