@@ -2,7 +2,7 @@
 splitting (concatenate, stack, the *stack family, split), and layout (moveaxis, flip, roll,
 tile, pad, sort, ...). Each is composed of recorded ops, so second order comes for free.
 
-Linear algebra lives in linalg.py; numpy's names reach these through numpy_dispatch.py.
+Linear algebra lives in linalg.py; numpy's names reach these through numpy_functions.py.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import ops
+from .arguments import normalize_axis, one_axis
 from .tensor import Tensor, apply, lift
-from .tensor_methods import _binary, _data, _normalize_axis, _one_axis
+from .tensor_methods import apply_binary, data_of
 
 
 def as_tensor(value) -> Tensor:
@@ -24,7 +25,7 @@ def as_tensor(value) -> Tensor:
     return Tensor._make(array, False)
 
 
-def _lift_together(values) -> list[Tensor]:
+def lift_together(values) -> list[Tensor]:
     """Constants among values take the dtype of the first Tensor, as in arithmetic."""
     tensors = [v for v in values if isinstance(v, Tensor)]
     if not tensors:
@@ -34,31 +35,31 @@ def _lift_together(values) -> list[Tensor]:
 
 def where(condition, x, y) -> Tensor:
     """Elementwise x where condition holds, else y; gradients flow to x and y only."""
-    x, y = _lift_together([x, y])
-    return apply(ops.Where(np.asarray(_data(condition), dtype=bool)), x, y)
+    x, y = lift_together([x, y])
+    return apply(ops.Where(np.asarray(data_of(condition), dtype=bool)), x, y)
 
 
 def maximum(x, y) -> Tensor:
-    return _binary(ops.Maximum, x, y)
+    return apply_binary(ops.Maximum, x, y)
 
 
 def minimum(x, y) -> Tensor:
-    return _binary(ops.Minimum, x, y)
+    return apply_binary(ops.Minimum, x, y)
 
 
 # ---------------------------------------------------------------- joining and splitting
 
 
 def concatenate(tensors, axis: int | None = 0) -> Tensor:
-    tensors = _lift_together(tensors)
+    tensors = lift_together(tensors)
     if axis is None:  # numpy flattens every input first
         return concatenate([t.ravel() for t in tensors], 0)
-    return apply(ops.Concatenate(_one_axis(axis, tensors[0].ndim)), *tensors)
+    return apply(ops.Concatenate(one_axis(axis, tensors[0].ndim)), *tensors)
 
 
 def stack(tensors, axis: int = 0) -> Tensor:
-    tensors = _lift_together(tensors)
-    return apply(ops.Stack(_one_axis(axis, tensors[0].ndim + 1)), *tensors)
+    tensors = lift_together(tensors)
+    return apply(ops.Stack(one_axis(axis, tensors[0].ndim + 1)), *tensors)
 
 
 def atleast_1d(x) -> Tensor:
@@ -101,7 +102,7 @@ def array_split(x, sections, axis: int = 0) -> list[Tensor]:
     """Pieces along axis: `sections` equal-ish parts (the first ones one longer), or the
     pieces between the given split positions."""
     x = as_tensor(x)
-    axis = _one_axis(axis, x.ndim)
+    axis = one_axis(axis, x.ndim)
     n = x.shape[axis]
     if np.ndim(sections) == 0:
         count = int(sections)
@@ -118,7 +119,7 @@ def array_split(x, sections, axis: int = 0) -> list[Tensor]:
 def split(x, sections, axis: int = 0) -> list[Tensor]:
     """As array_split, but a number of sections must divide the axis, as in numpy."""
     x = as_tensor(x)
-    n = x.shape[_one_axis(axis, x.ndim)]
+    n = x.shape[one_axis(axis, x.ndim)]
     if np.ndim(sections) == 0 and n % int(sections):
         raise ValueError(f"array split does not result in an equal division: {n} by {sections}")
     return array_split(x, sections, axis)
@@ -129,15 +130,15 @@ def split(x, sections, axis: int = 0) -> list[Tensor]:
 
 def expand_dims(x, axis) -> Tensor:
     x = as_tensor(x)
-    axes = _normalize_axis(axis, x.ndim + len(np.atleast_1d(axis)))
+    axes = normalize_axis(axis, x.ndim + len(np.atleast_1d(axis)))
     shape = iter(x.shape)
     return x.reshape(tuple(1 if i in axes else next(shape) for i in range(x.ndim + len(axes))))
 
 
 def moveaxis(x, source, destination) -> Tensor:
     x = as_tensor(x)
-    sources = [_one_axis(a, x.ndim) for a in np.atleast_1d(source)]
-    destinations = [_one_axis(a, x.ndim) for a in np.atleast_1d(destination)]
+    sources = [one_axis(a, x.ndim) for a in np.atleast_1d(source)]
+    destinations = [one_axis(a, x.ndim) for a in np.atleast_1d(destination)]
     if len(sources) != len(destinations):
         raise ValueError("moveaxis: source and destination must have the same number of axes")
     order = [a for a in range(x.ndim) if a not in sources]
@@ -148,7 +149,7 @@ def moveaxis(x, source, destination) -> Tensor:
 
 def flip(x, axis=None) -> Tensor:
     x = as_tensor(x)
-    axes = _normalize_axis(axis, x.ndim)
+    axes = normalize_axis(axis, x.ndim)
     axes = range(x.ndim) if axes is None else axes
     return x[tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(x.ndim))]
 
@@ -160,7 +161,7 @@ def roll(x, shift, axis=None) -> Tensor:
         return roll(x.ravel(), shift, 0).reshape(x.shape)
     shifts, axes = np.broadcast_arrays(np.atleast_1d(shift), np.atleast_1d(axis))
     for s, a in zip(shifts, axes):
-        a = _one_axis(int(a), x.ndim)
+        a = one_axis(int(a), x.ndim)
         positions = (np.arange(x.shape[a]) - int(s)) % x.shape[a]
         x = x[(slice(None),) * a + (positions,)]
     return x
@@ -201,7 +202,7 @@ def sort(x, axis: int | None = -1) -> Tensor:
     x = as_tensor(x)
     if axis is None:
         return sort(x.ravel(), 0)
-    axis = _one_axis(axis, x.ndim)
+    axis = one_axis(axis, x.ndim)
     return apply(ops.Permute(np.argsort(x.data, axis=axis, kind="stable"), axis), x)
 
 

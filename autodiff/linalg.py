@@ -13,16 +13,16 @@ import string
 import numpy as np
 
 from . import ops
-from .functions import _lift_together, as_tensor
-from .tensor import ShapeError, Tensor, apply
-from .tensor_methods import _normalize_axis, _one_axis
+from .arguments import ShapeError, normalize_axis, one_axis
+from .functions import as_tensor, lift_together
+from .tensor import Tensor, apply
 
 
 def einsum(subscripts: str, *operands, optimize=False) -> Tensor:
     """numpy's einsum in its string form: explicit ('ij,jk->ik') or implicit, with '...'."""
     if not isinstance(subscripts, str):
         raise TypeError("einsum on Tensors takes its subscripts as a string, e.g. 'ij,jk->ik'")
-    tensors = _lift_together(operands)
+    tensors = lift_together(operands)
     spec = subscripts.replace(" ", "")
     inputs, arrow, output = spec.partition("->")
     inputs = inputs.split(",")
@@ -51,12 +51,12 @@ def einsum(subscripts: str, *operands, optimize=False) -> Tensor:
 def tensordot(a, b, axes=2) -> Tensor:
     """Sum over pairs of axes of a and b: the last `axes` of a with the first of b, or the
     listed ones. One matmul of the two operands laid out as matrices."""
-    a, b = _lift_together([a, b])
+    a, b = lift_together([a, b])
     if np.ndim(axes) == 0:
         a_axes, b_axes = list(range(a.ndim - int(axes), a.ndim)), list(range(int(axes)))
     else:
-        a_axes = [_one_axis(int(i), a.ndim) for i in np.atleast_1d(axes[0])]
-        b_axes = [_one_axis(int(i), b.ndim) for i in np.atleast_1d(axes[1])]
+        a_axes = [one_axis(int(i), a.ndim) for i in np.atleast_1d(axes[0])]
+        b_axes = [one_axis(int(i), b.ndim) for i in np.atleast_1d(axes[1])]
     contracted = [a.shape[i] for i in a_axes]
     if len(a_axes) != len(b_axes) or contracted != [b.shape[i] for i in b_axes]:
         raise ShapeError(
@@ -75,7 +75,7 @@ def tensordot(a, b, axes=2) -> Tensor:
 def dot(a, b) -> Tensor:
     """numpy's dot: a product for 0-d, matmul up to 2-D (or with a 1-D right operand), else a
     sum over the last axis of a and the second-to-last of b."""
-    a, b = _lift_together([a, b])
+    a, b = lift_together([a, b])
     if a.ndim == 0 or b.ndim == 0:
         return a * b
     if b.ndim == 1 or (a.ndim <= 2 and b.ndim <= 2):
@@ -84,28 +84,28 @@ def dot(a, b) -> Tensor:
 
 
 def vdot(a, b) -> Tensor:
-    a, b = _lift_together([a, b])
+    a, b = lift_together([a, b])
     if a.size != b.size:
         raise ShapeError(f"vdot needs operands of one size, got shapes {a.shape} and {b.shape}")
     return a.ravel() @ b.ravel()
 
 
 def inner(a, b) -> Tensor:
-    a, b = _lift_together([a, b])
+    a, b = lift_together([a, b])
     if a.ndim == 0 or b.ndim == 0:
         return a * b
     return tensordot(a, b, axes=([-1], [-1]))
 
 
 def outer(a, b) -> Tensor:
-    a, b = _lift_together([a, b])
+    a, b = lift_together([a, b])
     return a.reshape(-1, 1) * b.reshape(1, -1)
 
 
 def diagonal(x, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
     """The entries x[..., i, i + offset] of axes axis1, axis2, which move to the end."""
     x = as_tensor(x)
-    axis1, axis2 = _one_axis(axis1, x.ndim), _one_axis(axis2, x.ndim)
+    axis1, axis2 = one_axis(axis1, x.ndim), one_axis(axis2, x.ndim)
     if axis1 == axis2:
         raise ValueError("diagonal: axis1 and axis2 cannot be the same")
     rest = [i for i in range(x.ndim) if i not in (axis1, axis2)]
@@ -140,7 +140,7 @@ def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:
             raise ValueError(f"norm with ord={ord!r} needs a 1-D or 2-D input, got {x.shape}")
         axis = tuple(range(x.ndim))
     axes = tuple(int(a) % x.ndim for a in np.atleast_1d(axis))
-    _normalize_axis(axes, x.ndim)  # range and duplicate checks
+    normalize_axis(axes, x.ndim)  # range and duplicate checks
     result = _vector_norm(x, ord, axes[0]) if len(axes) == 1 else _matrix_norm(x, ord, axes)
     if keepdims:
         return result

@@ -14,14 +14,11 @@ from typing import Any
 import numpy as np
 
 from . import anomaly
+from .arguments import ShapeError
 from .function import Op
 from .mode import switches
 
 _creation_counter = itertools.count()
-
-
-class ShapeError(ValueError):
-    """Operands whose shapes do not fit the operation."""
 
 
 def apply(op: Op, *inputs):

@@ -2,7 +2,7 @@
 
 tensor.py holds the data, the gradient and `apply`; the rules live in ops/; functions of the
 numpy surface built from several ops (var, dot, norm, layout helpers) live in functions.py and
-linalg.py, and numpy's dispatch protocols are answered in numpy_dispatch.py.
+linalg.py, and numpy's dispatch protocols are answered in numpy_ufuncs.py and numpy_functions.py.
 """
 
 from __future__ import annotations
@@ -10,40 +10,16 @@ from __future__ import annotations
 import numpy as np
 
 from . import ops
+from .arguments import check_matmul, normalize_axis, one_axis
 
 
-def _data(value):
+def data_of(value):
     return value.data if isinstance(value, TensorMethods) else value
 
 
-def _binary(op_class, a, b):
+def apply_binary(op_class, a, b):
     like = a if isinstance(a, TensorMethods) else b
     return apply(op_class(), lift(a, like), lift(b, like))
-
-
-def _normalize_axis(axis, ndim: int) -> tuple | None:
-    """None, or the sorted tuple of non-negative axes; numpy's AxisError when out of range.
-
-    As numpy (and unlike PyTorch), a 0-d tensor has no axis 0 or -1: only None or ().
-    """
-    if axis is None:
-        return None
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    for a in axes:
-        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
-            raise TypeError(f"axis must be an integer or a tuple of integers, got {axis!r}")
-        if not -ndim <= a < ndim:
-            raise np.exceptions.AxisError(f"axis {a} is out of range for a tensor of rank {ndim}")
-    normalized = tuple(sorted(int(a) % ndim for a in axes))
-    if len(set(normalized)) != len(normalized):
-        raise ValueError(f"duplicate value in axis {axis!r}")
-    return normalized
-
-
-def _one_axis(axis, ndim: int) -> int:
-    if not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"axis must be one integer here, got {axis!r}")
-    return _normalize_axis(axis, ndim)[0]
 
 
 def _plain_index(index):
@@ -63,24 +39,6 @@ def _plain_index(index):
             "array for positions (e.g. t.data.astype(int)), or with a mask such as t > 0.5"
         )
     return index
-
-
-def _check_matmul(x, y) -> None:
-    """Name both shapes and what would fit, instead of numpy's bare message."""
-    from .tensor import ShapeError
-
-    if x.ndim == 0 or y.ndim == 0:
-        raise ShapeError(f"matmul needs tensors of rank >= 1, got shapes {x.shape} @ {y.shape}")
-    inner_y = y.shape[0] if y.ndim == 1 else y.shape[-2]
-    if x.shape[-1] != inner_y:
-        fitting_y = (x.shape[-1],) if y.ndim == 1 else y.shape[:-2] + (x.shape[-1], y.shape[-1])
-        raise ShapeError(
-            f"matmul of left operand shape {x.shape} with right operand shape {y.shape}: "
-            f"the left's last dimension ({x.shape[-1]}) must equal the right's "
-            f"{'length' if y.ndim == 1 else 'second-to-last dimension'} ({inner_y}). "
-            f"A right operand of shape {fitting_y} would fit, or a left one of shape "
-            f"{x.shape[:-1] + (inner_y,)}"
-        )
 
 
 class TensorMethods:
@@ -147,12 +105,12 @@ class TensorMethods:
 
     def __matmul__(self, other):
         other = lift(other, self)
-        _check_matmul(self, other)
+        check_matmul(self, other)
         return apply(ops.MatMul(), self, other)
 
     def __rmatmul__(self, other):
         other = lift(other, self)
-        _check_matmul(other, self)
+        check_matmul(other, self)
         return apply(ops.MatMul(), other, self)
 
     def __round__(self, ndigits: int | None = None):
@@ -169,22 +127,22 @@ class TensorMethods:
     # numpy, so t * (t != 0) masks. Hashing stays by identity: dicts and sets compare the
     # (unique) hashes and identity before ==, so Tensors remain usable as keys.
     def __eq__(self, other):
-        return self._make(np.asarray(self.data == _data(other)), False)
+        return self._make(np.asarray(self.data == data_of(other)), False)
 
     def __ne__(self, other):
-        return self._make(np.asarray(self.data != _data(other)), False)
+        return self._make(np.asarray(self.data != data_of(other)), False)
 
     def __gt__(self, other):
-        return self._make(np.asarray(self.data > _data(other)), False)
+        return self._make(np.asarray(self.data > data_of(other)), False)
 
     def __ge__(self, other):
-        return self._make(np.asarray(self.data >= _data(other)), False)
+        return self._make(np.asarray(self.data >= data_of(other)), False)
 
     def __lt__(self, other):
-        return self._make(np.asarray(self.data < _data(other)), False)
+        return self._make(np.asarray(self.data < data_of(other)), False)
 
     def __le__(self, other):
-        return self._make(np.asarray(self.data <= _data(other)), False)
+        return self._make(np.asarray(self.data <= data_of(other)), False)
 
     __hash__ = object.__hash__
 
@@ -212,16 +170,16 @@ class TensorMethods:
         return apply(ops.Relu(), self)
 
     def clip(self, min: float | None = None, max: float | None = None):
-        return apply(ops.Clip(_data(min), _data(max)), self)
+        return apply(ops.Clip(data_of(min), data_of(max)), self)
 
     def round(self, decimals: int = 0):
         return apply(ops.Round(decimals), self)
 
     def maximum(self, other):
-        return _binary(ops.Maximum, self, other)
+        return apply_binary(ops.Maximum, self, other)
 
     def minimum(self, other):
-        return _binary(ops.Minimum, self, other)
+        return apply_binary(ops.Minimum, self, other)
 
     def astype(self, dtype):
         """A float dtype gives a Tensor (gradients cast back); others give a plain array."""
@@ -232,23 +190,23 @@ class TensorMethods:
     # ------------------------------------------------------------ reductions
 
     def sum(self, axis=None, keepdims: bool = False):
-        return apply(ops.Sum(_normalize_axis(axis, self.ndim), keepdims), self)
+        return apply(ops.Sum(normalize_axis(axis, self.ndim), keepdims), self)
 
     def mean(self, axis=None, keepdims: bool = False):
-        return apply(ops.Mean(_normalize_axis(axis, self.ndim), keepdims), self)
+        return apply(ops.Mean(normalize_axis(axis, self.ndim), keepdims), self)
 
     def max(self, axis=None, keepdims: bool = False):
-        return apply(ops.Max(_normalize_axis(axis, self.ndim), keepdims), self)
+        return apply(ops.Max(normalize_axis(axis, self.ndim), keepdims), self)
 
     def min(self, axis=None, keepdims: bool = False):
-        return apply(ops.Min(_normalize_axis(axis, self.ndim), keepdims), self)
+        return apply(ops.Min(normalize_axis(axis, self.ndim), keepdims), self)
 
     def prod(self, axis=None, keepdims: bool = False):
-        return apply(ops.Prod(_normalize_axis(axis, self.ndim), keepdims), self)
+        return apply(ops.Prod(normalize_axis(axis, self.ndim), keepdims), self)
 
     def var(self, axis=None, ddof: int = 0, keepdims: bool = False):
         """sum((x - mean)^2) / (n - ddof), composed of mean, sum and products."""
-        axes = _normalize_axis(axis, self.ndim)
+        axes = normalize_axis(axis, self.ndim)
         count = self.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
         centered = self - self.mean(axes, keepdims=True)
         return (centered * centered).sum(axes, keepdims) / max(count - ddof, 0)
@@ -257,23 +215,23 @@ class TensorMethods:
         return self.var(axis, ddof, keepdims).sqrt()
 
     def logsumexp(self, axis=None, keepdims: bool = False):
-        return apply(ops.LogSumExp(_normalize_axis(axis, self.ndim), keepdims), self)
+        return apply(ops.LogSumExp(normalize_axis(axis, self.ndim), keepdims), self)
 
     def softmax(self, axis: int = -1):
-        return apply(ops.Softmax(_one_axis(axis, self.ndim)), self)
+        return apply(ops.Softmax(one_axis(axis, self.ndim)), self)
 
     def log_softmax(self, axis: int = -1):
-        return apply(ops.LogSoftmax(_one_axis(axis, self.ndim)), self)
+        return apply(ops.LogSoftmax(one_axis(axis, self.ndim)), self)
 
     def cumsum(self, axis=None):
         if axis is None:
             return self.ravel().cumsum(0)
-        return apply(ops.CumSum(_one_axis(axis, self.ndim)), self)
+        return apply(ops.CumSum(one_axis(axis, self.ndim)), self)
 
     def cumprod(self, axis=None):
         if axis is None:
             return self.ravel().cumprod(0)
-        return apply(ops.CumProd(_one_axis(axis, self.ndim)), self)
+        return apply(ops.CumProd(one_axis(axis, self.ndim)), self)
 
     # Positions and truth values have no gradient: plain numpy results, as numpy gives them.
     def argmax(self, axis=None, keepdims: bool = False):
@@ -304,7 +262,7 @@ class TensorMethods:
         return self.reshape(-1)
 
     def squeeze(self, axis=None):
-        axes = _normalize_axis(axis, self.ndim)
+        axes = normalize_axis(axis, self.ndim)
         if axes is None:
             axes = tuple(i for i, n in enumerate(self.shape) if n == 1)
         wide = [a for a in axes if self.shape[a] != 1]
@@ -331,7 +289,7 @@ class TensorMethods:
     def repeat(self, repeats, axis=None):
         if axis is None:
             return self.ravel().repeat(repeats, 0)
-        axis = _one_axis(axis, self.ndim)
+        axis = one_axis(axis, self.ndim)
         positions = np.repeat(np.arange(self.shape[axis]), repeats)
         return self[(slice(None),) * axis + (positions,)]
 
@@ -356,12 +314,12 @@ class TensorMethods:
     # ------------------------------------------------------------ numpy protocols
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        from .numpy_dispatch import call_ufunc  # it builds on tensor.py, which builds on this
+        from .numpy_ufuncs import call_ufunc  # it builds on tensor.py, which builds on this
 
         return call_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
-        from .numpy_dispatch import call_function
+        from .numpy_functions import call_function
 
         return call_function(func, args, kwargs)
 

@@ -1,8 +1,9 @@
-"""How numpy's ufuncs and functions reach Tensor ops (numpy's dispatch protocols).
+"""How numpy's functions reach Tensor ops (numpy's __array_function__ protocol).
 
 One table entry per numpy name, taking numpy's own argument names; an argument we cannot honour
 (out=, where=, an integer dtype) is refused by that name. Functions without a gradient (shape
-queries, positions, comparisons of values) run on the values and return numpy results.
+queries, positions, comparisons of values) run on the values and return numpy results. Ufuncs
+are in numpy_ufuncs.py.
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from . import functions as fn
-from . import linalg, ops
+from . import linalg
 from .functions import as_tensor
-from .tensor import Tensor, apply, lift
-from .tensor_methods import _binary, _data
+from .tensor import Tensor
+from .tensor_methods import data_of
 
 
-def _refuse(name: str, **arguments) -> None:
+def refuse(name: str, **arguments) -> None:
     """TypeError for the first argument given (not None) that Tensors cannot honour."""
     for argument, value in arguments.items():
         if value is not None:
@@ -51,111 +52,26 @@ def _values(value):
     return value
 
 
-# ---------------------------------------------------------------- ufuncs
-
-LN2, LN10 = np.log(2.0), np.log(10.0)
-
-
-def _unary(op_class):
-    return lambda a: apply(op_class(), a)
-
-
-UFUNCS = {
-    np.add: lambda a, b: _binary(ops.Add, a, b),
-    np.subtract: lambda a, b: _binary(ops.Sub, a, b),
-    np.multiply: lambda a, b: _binary(ops.Mul, a, b),
-    np.true_divide: lambda a, b: _binary(ops.Div, a, b),
-    np.floor_divide: lambda a, b: _binary(ops.FloorDivide, a, b),
-    np.remainder: lambda a, b: _binary(ops.Mod, a, b),
-    np.power: lambda a, b: a**b if isinstance(a, Tensor) else _binary(ops.Pow, a, b),
-    np.matmul: lambda a, b: a @ b if isinstance(a, Tensor) else lift(a, b) @ b,
-    np.maximum: fn.maximum,
-    np.minimum: fn.minimum,
-    np.logaddexp: lambda a, b: _binary(ops.LogAddExp, a, b),
-    np.negative: lambda a: -a,
-    np.positive: lambda a: a,
-    np.absolute: abs,
-    np.fabs: abs,
-    np.square: lambda a: a**2,
-    np.reciprocal: lambda a: 1 / a,
-    np.exp2: lambda a: (a * LN2).exp(),
-    np.log2: lambda a: a.log() / LN2,
-    np.log10: lambda a: a.log() / LN10,
-    np.exp: _unary(ops.Exp),
-    np.expm1: _unary(ops.Expm1),
-    np.log: _unary(ops.Log),
-    np.log1p: _unary(ops.Log1p),
-    np.sqrt: _unary(ops.Sqrt),
-    np.sin: _unary(ops.Sin),
-    np.cos: _unary(ops.Cos),
-    np.tan: _unary(ops.Tan),
-    np.arctan: _unary(ops.Arctan),
-    np.sinh: _unary(ops.Sinh),
-    np.cosh: _unary(ops.Cosh),
-    np.tanh: _unary(ops.Tanh),
-    np.sign: _unary(ops.Sign),
-    np.floor: _unary(ops.Floor),
-    np.ceil: _unary(ops.Ceil),
-    np.rint: _unary(ops.Round),
-}
-
-# Ufuncs whose result has no gradient: they give constant (boolean) tensors, for masks.
-MASK_UFUNCS = {
-    np.greater,
-    np.greater_equal,
-    np.less,
-    np.less_equal,
-    np.equal,
-    np.not_equal,
-    np.logical_and,
-    np.logical_or,
-    np.logical_xor,
-    np.logical_not,
-    np.isfinite,
-    np.isinf,
-    np.isnan,
-    np.signbit,
-}
-
-
-def call_ufunc(ufunc, method: str, inputs: tuple, kwargs: dict):
-    name = ufunc.__name__
-    if method == "__call__":
-        _refuse(name, **{k: v for k, v in kwargs.items() if k != "out"}, out=kwargs.get("out"))
-        if ufunc in UFUNCS:
-            return UFUNCS[ufunc](*inputs)
-        if ufunc in MASK_UFUNCS:
-            return Tensor._make(np.asarray(ufunc(*[_data(i) for i in inputs])), False)
-    where = name if method == "__call__" else f"{name} ({method})"
-    raise TypeError(
-        f"numpy.{where} is not differentiable here: use a Tensor method, or apply it to "
-        "t.data if you do not need its gradient"
-    )
-
-
-# ---------------------------------------------------------------- functions
-
-
 def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
-    _refuse("sum", out=out, where=where)
+    refuse("sum", out=out, where=where)
     result = _typed(a, dtype, "sum").sum(axis, keepdims)
     return result if initial is None else result + initial
 
 
 def _prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
-    _refuse("prod", out=out, where=where)
+    refuse("prod", out=out, where=where)
     result = _typed(a, dtype, "prod").prod(axis, keepdims)
     return result if initial is None else result * initial
 
 
 def _mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
-    _refuse("mean", out=out, where=where)
+    refuse("mean", out=out, where=where)
     return _typed(a, dtype, "mean").mean(axis, keepdims)
 
 
 def _extreme(name: str, pick):
     def extreme(a, axis=None, out=None, keepdims=False, initial=None, where=None):
-        _refuse(name, out=out, where=where)
+        refuse(name, out=out, where=where)
         result = getattr(as_tensor(a), name)(axis, keepdims)
         return result if initial is None else pick(result, initial)
 
@@ -175,7 +91,7 @@ def _spread(name: str):
         mean=None,
         correction=None,
     ):
-        _refuse(name, out=out, where=where, mean=mean)
+        refuse(name, out=out, where=where, mean=mean)
         ddof = ddof if correction is None else correction
         return getattr(_typed(a, dtype, name), name)(axis, ddof, keepdims)
 
@@ -184,7 +100,7 @@ def _spread(name: str):
 
 def _scan(name: str):
     def scan(a, axis=None, dtype=None, out=None):
-        _refuse(name, out=out)
+        refuse(name, out=out)
         return getattr(_typed(a, dtype, name), name)(axis)
 
     return scan
@@ -205,7 +121,7 @@ def _ravel(a, order="C"):
 
 
 def _clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):
-    _refuse("clip", out=out)
+    refuse("clip", out=out)
     return as_tensor(a).clip(
         a_min if a_min is not None else min, a_max if a_max is not None else max
     )
@@ -213,7 +129,7 @@ def _clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):
 
 def _joined(name: str, join):
     def joined(arrays, axis=0, out=None, *, dtype=None, casting=None):
-        _refuse(name, out=out, casting=casting)
+        refuse(name, out=out, casting=casting)
         return join([_typed(t, dtype, name) for t in arrays], axis)
 
     return joined
@@ -221,7 +137,7 @@ def _joined(name: str, join):
 
 def _stacked(name: str, join):
     def stacked(tup, *, dtype=None, casting=None):
-        _refuse(name, casting=casting)
+        refuse(name, casting=casting)
         return join([_typed(t, dtype, name) for t in tup])
 
     return stacked
@@ -237,37 +153,37 @@ def _at_least(one):
 
 def _where(condition, x=None, y=None):
     if x is None and y is None:  # the positions where condition holds: no gradient
-        return np.where(_data(condition))
+        return np.where(data_of(condition))
     return fn.where(condition, x, y)
 
 
 def _einsum(*operands, out=None, optimize=False, **kwargs):
-    _refuse("einsum", out=out, **kwargs)
+    refuse("einsum", out=out, **kwargs)
     return linalg.einsum(*operands, optimize=optimize)
 
 
 def _round(a, decimals=0, out=None):
-    _refuse("round", out=out)
+    refuse("round", out=out)
     return as_tensor(a).round(decimals)
 
 
 def _sort(a, axis=-1, kind=None, order=None, *, stable=None):
-    _refuse("sort", order=order)
+    refuse("sort", order=order)
     return fn.sort(a, axis)
 
 
 def _dot(a, b, out=None):
-    _refuse("dot", out=out)
+    refuse("dot", out=out)
     return linalg.dot(a, b)
 
 
 def _outer(a, b, out=None):
-    _refuse("outer", out=out)
+    refuse("outer", out=out)
     return linalg.outer(a, b)
 
 
 def _trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
-    _refuse("trace", out=out)
+    refuse("trace", out=out)
     return linalg.trace(_typed(a, dtype, "trace"), offset, axis1, axis2)
 
 
