@@ -10,6 +10,10 @@ import numpy as np
 
 from ..function import Op
 
+# exp(t) overflows above log(largest float): about 709 in float64, 88 in float32 (one less,
+# for margin against rounding the limit itself).
+_EXP_LIMIT = {np.dtype(t): float(np.log(np.finfo(t).max)) - 1 for t in (np.float32, np.float64)}
+
 
 class Neg(Op):
     """z = -x;  dx = -g"""
@@ -171,17 +175,18 @@ class Sigmoid(Op):
     """z = 1 / (1 + exp(-x));  dx = g * z * (1 - z)"""
 
     def forward(self, x):
-        # The tanh form never overflows, unlike 1 / (1 + exp(-x)) for x below about -709, but
-        # it cancels as z -> 0 (exactly 0.0 below about -37, where z is 1e-16). Below -9 its
-        # relative error would pass 1e-12, so there z is recomputed as exp(x) / (1 + exp(x)).
-        z = np.tanh(x * 0.5)
-        z *= 0.5
-        z += 0.5
-        far_left = x < -9
-        if far_left.any():
-            e = np.exp(np.minimum(x, -9))
-            z = np.where(far_left, e / (1 + e), z)
-        return z
+        if x.ndim == 0:  # ufuncs give 0-d results as scalars, which cannot be written in place
+            return self.forward(x.reshape(1)).reshape(())
+        if x.dtype == np.float16:  # its exp overflows at 11: clipping there would be visible
+            return self.forward(x.astype(np.float32)).astype(np.float16)
+        # This form keeps relative precision at both ends (sigmoid(-40) is 4.2e-18, where
+        # 0.5 + 0.5 tanh(x / 2) cancels to 0). -x is clipped where exp would overflow: z there
+        # is about 1e-308 (float64) or 1e-38 (float32), true values smaller still. In place.
+        z = np.negative(x)
+        np.minimum(z, _EXP_LIMIT.get(x.dtype, 709.0), out=z)
+        np.exp(z, out=z)
+        z += 1
+        return np.reciprocal(z, out=z)
 
     def backward(self, grad_out, x, z):
         # Built in place in one fresh array (on Tensors, *= records a Mul as usual).
