@@ -22,6 +22,13 @@ def test_a_0d_result_converts_to_an_array():
     assert float(np.asarray(Tensor(2.0) * Tensor(3.0))) == 6.0
 
 
+def test_gradients_of_a_0d_tensor_are_arrays():
+    x = Tensor(2.0, requires_grad=True)
+    (x * x).backward()
+    assert isinstance(x.grad, np.ndarray) and x.grad == 4.0
+    assert isinstance(autodiff.grad(x * x, x).data, np.ndarray)
+
+
 def test_second_order_through_max_of_a_0d_tensor():
     x = Tensor(1.5, requires_grad=True)
     first = autodiff.grad(x.max() * x, x, create_graph=True)  # d(x^2)/dx = 2x = 3
