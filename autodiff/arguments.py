@@ -15,7 +15,7 @@ class ShapeError(ValueError):
 def normalize_axis(axis, ndim: int) -> tuple | None:
     """None, or the sorted tuple of non-negative axes; numpy's AxisError when out of range.
 
-    As numpy (and unlike PyTorch), a 0-d tensor has no axis 0 or -1: only None or ().
+    A 0-d tensor has no axis 0 or -1 here (as numpy's layout functions); see reduction_axes.
     """
     if axis is None:
         return None
@@ -29,6 +29,14 @@ def normalize_axis(axis, ndim: int) -> tuple | None:
     if len(set(normalized)) != len(normalized):
         raise ValueError(f"duplicate value in axis {axis!r}")
     return normalized
+
+
+def reduction_axes(axis, ndim: int) -> tuple | None:
+    """normalize_axis for reductions, where a 0-d tensor also takes the integer axis 0 or -1
+    (meaning: no axis), as numpy's sum, max, min and prod do, and PyTorch's every reduction."""
+    if ndim == 0 and isinstance(axis, (int, np.integer)) and axis in (0, -1):
+        return ()
+    return normalize_axis(axis, ndim)
 
 
 def one_axis(axis, ndim: int) -> int:

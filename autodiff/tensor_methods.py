@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import ops
-from .arguments import check_matmul, normalize_axis, one_axis
+from .arguments import check_matmul, normalize_axis, one_axis, reduction_axes
 
 
 def data_of(value):
@@ -190,23 +190,23 @@ class TensorMethods:
     # ------------------------------------------------------------ reductions
 
     def sum(self, axis=None, keepdims: bool = False):
-        return apply(ops.Sum(normalize_axis(axis, self.ndim), keepdims), self)
+        return apply(ops.Sum(reduction_axes(axis, self.ndim), keepdims), self)
 
     def mean(self, axis=None, keepdims: bool = False):
-        return apply(ops.Mean(normalize_axis(axis, self.ndim), keepdims), self)
+        return apply(ops.Mean(reduction_axes(axis, self.ndim), keepdims), self)
 
     def max(self, axis=None, keepdims: bool = False):
-        return apply(ops.Max(normalize_axis(axis, self.ndim), keepdims), self)
+        return apply(ops.Max(reduction_axes(axis, self.ndim), keepdims), self)
 
     def min(self, axis=None, keepdims: bool = False):
-        return apply(ops.Min(normalize_axis(axis, self.ndim), keepdims), self)
+        return apply(ops.Min(reduction_axes(axis, self.ndim), keepdims), self)
 
     def prod(self, axis=None, keepdims: bool = False):
-        return apply(ops.Prod(normalize_axis(axis, self.ndim), keepdims), self)
+        return apply(ops.Prod(reduction_axes(axis, self.ndim), keepdims), self)
 
     def var(self, axis=None, ddof: int = 0, keepdims: bool = False):
         """sum((x - mean)^2) / (n - ddof), composed of mean, sum and products."""
-        axes = normalize_axis(axis, self.ndim)
+        axes = reduction_axes(axis, self.ndim)
         count = self.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
         centered = self - self.mean(axes, keepdims=True)
         return (centered * centered).sum(axes, keepdims) / max(count - ddof, 0)
@@ -215,7 +215,7 @@ class TensorMethods:
         return self.var(axis, ddof, keepdims).sqrt()
 
     def logsumexp(self, axis=None, keepdims: bool = False):
-        return apply(ops.LogSumExp(normalize_axis(axis, self.ndim), keepdims), self)
+        return apply(ops.LogSumExp(reduction_axes(axis, self.ndim), keepdims), self)
 
     def softmax(self, axis: int = -1):
         return apply(ops.Softmax(one_axis(axis, self.ndim)), self)
@@ -310,6 +310,13 @@ class TensorMethods:
 
     def __getitem__(self, index):
         return apply(ops.Index(_plain_index(index)), self)
+
+    def __iter__(self):
+        # Without this, Python would iterate through __getitem__ until an IndexError, which
+        # makes a 0-d tensor look empty; numpy refuses, and so do we.
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self)))
 
     # ------------------------------------------------------------ numpy protocols
 
