@@ -36,7 +36,7 @@ def einsum(subscripts: str, *operands, optimize=False) -> Tensor:
         if "..." in s:
             rank = t.ndim - (len(s) - 3)
             inputs[i] = s.replace("...", ellipsis[len(ellipsis) - rank :] if rank else "")
-        if len(inputs[i]) != t.ndim or not inputs[i].isalpha() and inputs[i]:
+        if len(inputs[i]) != t.ndim or (inputs[i] and not inputs[i].isalpha()):
             raise ValueError(f"einsum: subscripts {s!r} do not fit an operand of shape {t.shape}")
     if arrow:
         output = output.replace("...", ellipsis)

@@ -39,7 +39,7 @@ def _typed(a, dtype, name: str) -> Tensor:
             f"numpy.{name}: dtype={np.dtype(dtype)} is not supported on Tensors, which hold "
             "floats: pass a float dtype, or use t.data"
         )
-    return a.astype(dtype)
+    return a if np.dtype(dtype) == a.dtype else a.astype(dtype)
 
 
 def _values(value):
