@@ -62,7 +62,27 @@ P34 = positive(3, 4, seed=11)
 WITH_ZERO = np.array([[0.0, 1.5, -0.7], [1.2, 0.8, 2.0]])
 TWO_ZEROS = np.array([[0.0, 1.5, 0.0], [1.2, 0.0, 2.0]])
 
+COLUMN, TARGET = normal(3, 1, seed=60), np.array([[0.0], [1.0]])
+ROWS, LABELS = normal(4, 3, seed=61), np.array([2, 0, 1, 2])
+
+
+def network_py_cost(w, b):
+    """Nielsen's network.py feedforward and quadratic cost, as written (columns, np.dot)."""
+    a = 1.0 / (1.0 + np.exp(-(np.dot(w, COLUMN) + b)))
+    return 0.5 * np.linalg.norm(a - TARGET) ** 2
+
+
+def makemore_loss(w):
+    """Karpathy's makemore bigram loss, as written: counts, probabilities, mean NLL."""
+    counts = np.exp(ROWS @ w)
+    probs = counts / counts.sum(1, keepdims=True)
+    return -np.log(probs[np.arange(len(LABELS)), LABELS]).mean()
+
+
 CASES: dict[str, Case] = {
+    # user code as written
+    "network.py cost": Case(network_py_cost, (normal(2, 3, seed=62), normal(2, 1, seed=63))),
+    "makemore loss": Case(makemore_loss, (normal(3, 3, seed=64),)),
     # products
     "dot 1-D 1-D": Case(np.dot, (V3, W3)),
     "dot 2-D 1-D": Case(np.dot, (A, V3)),
