@@ -2,9 +2,14 @@
 
     python -m nn.verify network2.py:Network --sizes 2,3,2
     python -m nn.verify mine.py:backprop --sizes 784,30,10 --layout rows --examples 10
+    python -m nn.verify conv.py:conv_backward --conv 2,3,3,1,1    # one conv layer's backward
+    python -m nn.verify conv.py:pool_backward --pool 2             # one max-pool layer's
 
 The target is a class, built as NAME(sizes), with .weights, .biases and .backprop(x, y)
 (Nielsen's Network), or a function NAME(x, y, weights, biases) returning (nabla_b, nabla_w).
+With --conv C,F,K[,STRIDE[,PADDING[,SIZE]]] the target is conv_backward(x, w, delta, stride,
+padding) -> (grad_x, grad_w, grad_b); with --pool SIZE[,STRIDE[,IMAGE]], pool_backward(x,
+delta, size, stride) -> grad_x (nn.check_conv_backprop, nn.check_pool_backprop).
 Weights and biases are drawn afresh from --seed, in the shapes the class made (so 1-D biases
 stay 1-D); x and y are --examples random examples. The cost is --cost, else the network's own
 (network2.py's self.cost), else quadratic. The learner's file runs in a child process
@@ -31,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .backprop import check_conv
 from .backprop.check import check_backprop
 from .backprop.equations import HIDDEN_ACTIVATIONS
 from .backprop.isolated import run_child
@@ -93,7 +99,7 @@ def _supervise(args: argparse.Namespace, argv: list[str]) -> int:
                 "the check finished, but then your code ended the process with "
                 + _how_ended(finished, args.timeout)
             )
-        return 0 if _all_agree(result, args.sizes) else 1
+        return 0 if _all_agree(result, _expected_rows(args)) else 1
     if result is not None and result["status"] == "ended":
         return _not_verified(result["message"])
     return _not_verified(
@@ -110,12 +116,22 @@ def _read_result(path: Path) -> dict | None:
     return result if isinstance(result, dict) and "status" in result else None
 
 
-def _all_agree(result: dict, sizes: list[int]) -> bool:
-    """The child's OK, confirmed row by row: two entries per layer, each compared and ok."""
+def _expected_rows(args: argparse.Namespace) -> int:
+    """How many gradients a complete check compares: two per layer of a network; grad_x,
+    grad_w and grad_b of a conv layer; grad_x of a pooling layer."""
+    if args.conv:
+        return 3
+    if args.pool:
+        return 1
+    return 2 * (len(args.sizes) - 1)
+
+
+def _all_agree(result: dict, expected_rows: int) -> bool:
+    """The child's OK, confirmed row by row: every expected entry compared and ok."""
     rows = result.get("rows", [])
     return (
         result.get("ok") is True
-        and len(rows) == 2 * (len(sizes) - 1)
+        and len(rows) == expected_rows
         and all(row.get("ok") is True and row.get("verdict") == "ok" for row in rows)
     )
 
@@ -170,9 +186,27 @@ def _child(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> dict:
-    """The one place that chooses the kind of check for a target; today, Nielsen's networks."""
+    """The one place that chooses the kind of check for a target: one conv or pooling layer's
+    backward (--conv, --pool), else a Nielsen-style network."""
     target = _load(args.target)
+    if args.conv or args.pool:
+        return _check_layer(args, target)
     return _check_network(args, target)
+
+
+def _check_layer(args: argparse.Namespace, target) -> dict:
+    layer, numbers = ("conv", args.conv) if args.conv else ("pool", args.pool)
+    try:
+        result = check_conv.command_line_check(target, layer, numbers, args.examples, args.seed)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    return {
+        "status": "checked",
+        "ok": result.ok,
+        "rows": [{"ok": row.ok, "verdict": row.verdict} for row in result.rows],
+        "what": f"function {getattr(target, '__name__', target)!s}, a {layer} layer's backward",
+        "text": str(result),
+    }
 
 
 def _check_network(args: argparse.Namespace, target) -> dict:
@@ -240,7 +274,20 @@ def _parser() -> argparse.ArgumentParser:
         "usage.",
     )
     parser.add_argument("target", metavar="FILE.py:NAME", help="the file and the class or function")
-    parser.add_argument("--sizes", required=True, type=_sizes, help="layer widths, e.g. 2,3,2")
+    kind = parser.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--sizes", type=_sizes, help="layer widths of a network, e.g. 2,3,2")
+    kind.add_argument(
+        "--conv",
+        type=_counts,
+        metavar="C,F,K[,STRIDE[,PADDING[,SIZE]]]",
+        help="check one conv layer's backward: channels, filters, kernel size (image SIZE, 8)",
+    )
+    kind.add_argument(
+        "--pool",
+        type=_counts,
+        metavar="SIZE[,STRIDE[,IMAGE]]",
+        help="check one max-pool layer's backward: window size (image IMAGE, 8)",
+    )
     parser.add_argument("--activation", default="sigmoid", choices=HIDDEN_ACTIVATIONS)
     parser.add_argument(
         "--output-activation",
@@ -283,6 +330,18 @@ def _sizes(text: str) -> list[int]:
             f"got {text!r}"
         )
     return sizes
+
+
+def _counts(text: str) -> list[int]:
+    try:
+        counts = [int(n) for n in text.split(",")]
+    except ValueError:
+        counts = [-1]
+    if min(counts) < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated whole numbers such as 2,3,3,1,0, got {text!r}"
+        )
+    return counts
 
 
 def _positive(text: str) -> int:

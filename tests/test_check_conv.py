@@ -3,7 +3,10 @@
 plain words on the right entry, the right code passes, an exception gives its line."""
 
 import importlib.util
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -140,3 +143,44 @@ def test_command_line_check_builds_random_layers(layer, numbers):
     result = check_conv.command_line_check(backward, layer, numbers, examples=3, seed=1)
     assert result.ok, str(result)
     assert result.settings["x"][0] == 3
+
+
+def run_verify(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "nn.verify", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(PATH.parents[1])},
+    )
+
+
+LEARNERS = """
+import sys
+import numpy as np
+
+def zeros(x, w, delta, stride, padding):
+    return np.zeros_like(x), np.zeros_like(w), np.zeros(len(w))
+
+def exits(x, w, delta, stride, padding):
+    sys.exit(0)
+"""
+
+
+def test_the_command_checks_one_conv_or_pool_layer(tmp_path):
+    example = str(PATH)
+    done = run_verify(f"{example}:conv_backward", "--conv", "2,3,3,1,1", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "check_conv_backprop: OK" in done.stdout and "grad_bias" in done.stdout
+    done = run_verify(f"{example}:pool_backward", "--pool", "2", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (tmp_path / "mine.py").write_text(LEARNERS)
+    done = run_verify("mine.py:zeros", "--conv", "2,3,3", cwd=tmp_path)
+    assert done.returncode == 1 and "grad_weight" in done.stdout
+    done = run_verify("mine.py:exits", "--conv", "2,3,3", cwd=tmp_path)
+    assert done.returncode == 1 and "NOT VERIFIED" in done.stdout and "sys.exit(0)" in done.stdout
+    done = run_verify("mine.py:zeros", cwd=tmp_path)
+    assert done.returncode == 2 and "--sizes --conv --pool is required" in done.stderr
+    done = run_verify("mine.py:zeros", "--conv", "2,x", cwd=tmp_path)
+    assert done.returncode == 2 and "comma-separated whole numbers" in done.stderr
