@@ -130,7 +130,7 @@ def backward(root: Tensor, grad=None) -> None:
                     owners_known = True
                 owner = id(_memory_owner(g))
                 if owner in taken or not g.flags.writeable:
-                    g = g.copy()
+                    g = np.array(g)  # a copy, and an array even where a rule gave a 0-d scalar
                     owner = id(g)
                 taken.add(owner)
         tensor.grad = g if tensor.grad is None else tensor.grad + g
@@ -152,6 +152,7 @@ def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False):
 
     With create_graph=True the gradients are recorded in the graph, so they can be
     differentiated again. An input the outputs do not depend on gets a zero gradient.
+    Outputs and inputs must be Tensors that require a gradient: anything else is refused.
     A single input gives a single Tensor; a sequence gives a tuple.
     """
     single_input = isinstance(inputs, Tensor)
@@ -181,7 +182,12 @@ def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False):
         g = table.get(x)
         if g is None:
             g = np.zeros(x.shape, dtype=x.dtype)
-        result.append(g if isinstance(g, Tensor) else Tensor._make(g, False))
+        g = g if isinstance(g, Tensor) else Tensor._make(np.asarray(g), False)
+        if create_graph and not g.requires_grad:
+            # A gradient that does not depend on the inputs (x ** 0, an unused input) can
+            # still be differentiated again, to zero: a leaf, not a refused constant.
+            g = Tensor._make(g.data, True)
+        result.append(g)
     return result[0] if single_input else tuple(result)
 
 
