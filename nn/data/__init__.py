@@ -4,7 +4,7 @@ labels, mini-batches, Nielsen's list-of-columns format (arrays); his mnist.pkl.g
 a restricted unpickler (nielsen). Knows nothing of models.
 """
 
-from .arrays import from_nielsen, iterate_minibatches, one_hot, to_nielsen
+from .arrays import as_pair, from_nielsen, iterate_minibatches, one_hot, to_nielsen
 from .download import DownloadError
 from .mnist import (
     FILES,
@@ -31,6 +31,7 @@ __all__ = [
     "SPLITS",
     "DownloadError",
     "SampleDataWarning",
+    "as_pair",
     "cache_dir",
     "download_mnist",
     "from_nielsen",

@@ -8,7 +8,6 @@ accuracy compares the argmax of the output with the labels.
 
 from __future__ import annotations
 
-import io
 import signal
 import threading
 import time
@@ -21,10 +20,10 @@ from tqdm.auto import tqdm
 
 from autodiff import no_grad
 
-from ..data import iterate_minibatches, one_hot
+from ..data import as_pair, iterate_minibatches, one_hot
 from ..layers import MLP, Module
 from ..losses import cross_entropy
-from .serialization import nielsen_cost, save, write_atomically
+from .serialization import nielsen_cost, save
 
 
 @dataclass
@@ -63,8 +62,14 @@ def targets_for(loss: Callable, model: Module, x, y) -> np.ndarray:
 
 
 @no_grad()
-def evaluate(model: Module, loss: Callable, x, y, batch_size: int = 1000) -> tuple[float, float]:
-    """(mean cost, accuracy) of model on (x, y), without recording a graph."""
+def evaluate(
+    model: Module, loss: Callable, x, y=None, batch_size: int = 1000
+) -> tuple[float, float]:
+    """(mean cost, accuracy) of model on (x, y), without recording a graph.
+
+    With y omitted, x is the data: an (x, y) pair or Nielsen's list of (x, label) tuples.
+    """
+    x, y = as_pair(x if y is None else (x, y), "evaluate")
     labels, y = labels_of(y), targets_for(loss, model, x, y)
     total_cost, correct = 0.0, 0
     for start in range(0, len(x), batch_size):
@@ -110,11 +115,14 @@ def fit(
 ) -> History:
     """Train with mini-batch SGD; return the History, also after Ctrl+C.
 
-    train and evaluation are (x, y) pairs. After every epoch the cost and accuracy are
-    measured on evaluation (and on train when monitor_training), and the model is saved
-    atomically to checkpoint in Nielsen's format when given (MLPs only).
+    train and evaluation are (x, y) pairs of arrays, or Nielsen's data as mnist_loader gives
+    it (lists or zips of (x, y) column tuples), converted once. After every epoch the cost and
+    accuracy are measured on evaluation (and on train when monitor_training), and the model
+    is saved atomically to checkpoint in Nielsen's format when given (MLPs only).
     """
-    x, y = train
+    train = x, y = as_pair(train, "fit: train")
+    if evaluation is not None:
+        evaluation = as_pair(evaluation, "fit: evaluation")
     y = targets_for(loss, model, x, y)
     if checkpoint is not None and not isinstance(model, MLP):
         raise TypeError("checkpoint= saves MLPs in Nielsen's format; this model is not an MLP")
@@ -169,36 +177,3 @@ def _summary(epoch: int, history: History) -> str:
         parts.append(f"evaluation cost {history.evaluation_cost[-1]:.4f}")
         parts.append(f"accuracy {history.evaluation_accuracy[-1]:.2%}")
     return ", ".join(parts)
-
-
-def plot_history(history: History, path: str | Path) -> None:
-    """Accuracy and cost per epoch as a PNG (needs the optional matplotlib: pip install .[plot])."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError(
-            "plot_history needs matplotlib: pip install 'autodiff-nn[plot]'"
-        ) from error
-    figure, (accuracy_axes, cost_axes) = plt.subplots(1, 2, figsize=(10, 4))
-    epochs = range(1, history.epochs + 1)
-    for label, values, axes in (
-        ("training accuracy", history.train_accuracy, accuracy_axes),
-        ("evaluation accuracy", history.evaluation_accuracy, accuracy_axes),
-        ("training cost", history.train_cost, cost_axes),
-        ("evaluation cost", history.evaluation_cost, cost_axes),
-    ):
-        if values:
-            axes.plot(list(epochs)[: len(values)], values, marker="o", label=label)
-    for axes, title in ((accuracy_axes, "Accuracy"), (cost_axes, "Cost")):
-        axes.set_title(title)
-        axes.set_xlabel("epoch")
-        axes.legend()
-        axes.grid(alpha=0.3)
-    figure.tight_layout()
-    png = io.BytesIO()
-    figure.savefig(png, format="png", dpi=100)
-    plt.close(figure)
-    write_atomically(Path(path), png.getvalue())
