@@ -42,6 +42,7 @@ from .layers import (
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .optim import SGD
 from .training import History, evaluate, fit, load, plot_history, save
+from .web.inline import draw_digit
 
 __all__ = [
     "History",
@@ -64,6 +65,7 @@ __all__ = [
     "check_backprop",
     "cross_entropy",
     "data",
+    "draw_digit",
     "draw_model_graph",
     "draw_network",
     "evaluate",

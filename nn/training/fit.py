@@ -11,12 +11,19 @@ from __future__ import annotations
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import TqdmWarning
+
+with warnings.catch_warnings():
+    # In Jupyter without ipywidgets, tqdm.auto warns as it falls back to text bars; those
+    # work, so a notebook should not open with the warning.
+    warnings.simplefilter("ignore", TqdmWarning)
+    from tqdm.auto import tqdm
 
 from autodiff import no_grad
 
@@ -111,7 +118,7 @@ def fit(
     monitor_training: bool = False,
     checkpoint: str | Path | None = None,
     seed: int | np.random.Generator | None = None,
-    progress: bool = True,
+    progress: bool | str = True,
 ) -> History:
     """Train with mini-batch SGD; return the History, also after Ctrl+C.
 
@@ -119,7 +126,12 @@ def fit(
     it (lists or zips of (x, y) column tuples), converted once. After every epoch the cost and
     accuracy are measured on evaluation (and on train when monitor_training), and the model
     is saved atomically to checkpoint in Nielsen's format when given (MLPs only).
+    progress=True shows a bar per epoch and a line of figures after it; "epochs" the lines
+    only; False nothing.
     """
+    if progress not in (True, False, "epochs"):
+        raise ValueError(f'progress must be True, False or "epochs", got {progress!r}')
+    bars = progress is True
     train = x, y = as_pair(train, "fit: train")
     if evaluation is not None:
         evaluation = as_pair(evaluation, "fit: evaluation")
@@ -131,9 +143,7 @@ def fit(
     with _StopOnInterrupt() as interrupt:
         for epoch in range(1, epochs + 1):
             started = time.perf_counter()
-            bar = tqdm(
-                total=len(x), desc=f"epoch {epoch}/{epochs}", unit="ex", disable=not progress
-            )
+            bar = tqdm(total=len(x), desc=f"epoch {epoch}/{epochs}", unit="ex", disable=not bars)
             for xb, yb in iterate_minibatches(x, y, batch_size, shuffle=True, seed=rng):
                 cost = loss(model(xb), yb)
                 optimizer.zero_grad()
