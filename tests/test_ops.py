@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from conv_loops import conv_grads_loop, conv_loop, max_pool_loop
 from numpy.testing import assert_allclose
 
 import autodiff
@@ -22,6 +23,7 @@ from autodiff.ops import ScatterAdd
 
 try:
     import nn
+    from nn.layers import ConvTranspose, ConvWeightGrad, MaxUnpool
 except ImportError:  # the engine is tested on its own too
     nn = None
 
@@ -87,6 +89,7 @@ ROWS = np.array([2, 0, 2, 1])  # row 2 twice: its gradients must add up
 TARGET = normal(4, 3, seed=100)
 SOFT_TARGET = probabilities(4, 3, seed=101)
 LABELS = np.array([2, 0, 1, 2])
+POOL_ARGMAX = np.array([[[[0, 4], [4, 8]]]])  # 4 chosen by two overlapping windows
 
 OP_CASES: dict[str, Case] = {
     # elementwise, two inputs (with broadcasting)
@@ -221,6 +224,32 @@ if nn is not None:
                 lambda z: nn.cross_entropy(z, LABELS),
                 lambda z: -np.log(softmax(z, axis=-1))[np.arange(len(z)), LABELS].mean(),
                 (normal(4, 3, seed=56),),
+            ),
+            # convolution and pooling (nn/layers/conv.py, pooling.py) against direct loops
+            "Conv": Case(
+                lambda x, w, b: nn.conv2d(x, w, b, stride=(2, 1), padding=1),
+                lambda x, w, b: conv_loop(x, w, b, (2, 1), (1, 1)),
+                (normal(2, 2, 5, 4, seed=57), normal(3, 2, 3, 2, seed=58), normal(3, seed=59)),
+            ),
+            "ConvTranspose": Case(
+                lambda g, w: apply(ConvTranspose((2, 1), (1, 1), (5, 4)), g, w),
+                lambda g, w: conv_grads_loop(np.zeros((2, 2, 5, 4)), w, g, (2, 1), (1, 1))[0],
+                (normal(2, 3, 3, 5, seed=60), normal(3, 2, 3, 2, seed=61)),
+            ),
+            "ConvWeightGrad": Case(
+                lambda x, g: apply(ConvWeightGrad((2, 1), (1, 1), (3, 2)), x, g),
+                lambda x, g: conv_grads_loop(x, np.zeros((3, 2, 3, 2)), g, (2, 1), (1, 1))[1],
+                (normal(2, 2, 5, 4, seed=62), normal(2, 3, 3, 5, seed=63)),
+            ),
+            "MaxPool": Case(
+                lambda x: nn.max_pool2d(x, 3, stride=2),
+                lambda x: max_pool_loop(x, (3, 3), (2, 2))[0],
+                (distinct(2, 2, 7, 6, seed=64),),
+            ),
+            "MaxUnpool": Case(
+                lambda g: apply(MaxUnpool(POOL_ARGMAX, (1, 1, 3, 3), True), g),
+                lambda g: np.bincount(POOL_ARGMAX.ravel(), g.ravel(), 9).reshape(1, 1, 3, 3),
+                (normal(1, 1, 2, 2, seed=65),),
             ),
         }
     )

@@ -1,11 +1,13 @@
 """Datasets as numpy arrays, rows as examples: MNIST found, downloaded (verified, atomic) or
 taken from the genuine sample shipped here (mnist), and what serves any dataset: one-hot
 labels, mini-batches, Nielsen's list-of-columns format (arrays); his mnist.pkl.gz read with
-a restricted unpickler (nielsen). Knows nothing of models.
+a restricted unpickler (nielsen); his expanded training set of 1-pixel shifts (expand).
+Knows nothing of models.
 """
 
 from .arrays import as_pair, from_nielsen, iterate_minibatches, one_hot, to_nielsen
 from .download import DownloadError
+from .expand import expand_mnist
 from .mnist import (
     FILES,
     MIRRORS,
@@ -34,6 +36,7 @@ __all__ = [
     "as_pair",
     "cache_dir",
     "download_mnist",
+    "expand_mnist",
     "from_nielsen",
     "iterate_minibatches",
     "load_mnist",

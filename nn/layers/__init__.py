@@ -3,28 +3,53 @@ the fused ops under them. Imports autodiff only; never the tools (verification, 
 training, drawing, web) around it.
 """
 
-from .activations import Activation, ReLU, Sigmoid, Tanh
+from .activations import Activation, ReLU, Sigmoid, Softmax, Tanh
 from .containers import Flatten, Sequential
-from .functional import Affine, activation_function, affine, relu, sigmoid, softmax, tanh
+from .conv import Conv, Conv2d, ConvTranspose, ConvWeightGrad, conv2d
+from .dropout import Dropout, dropout
+from .functional import (
+    Affine,
+    activation_function,
+    affine,
+    log_softmax,
+    relu,
+    sigmoid,
+    softmax,
+    tanh,
+)
 from .linear import INITIALIZERS, Linear
 from .mlp import MLP
 from .module import Module, Parameter
+from .pooling import MaxPool, MaxPool2d, MaxUnpool, max_pool2d
 
 __all__ = [
     "INITIALIZERS",
     "MLP",
     "Activation",
     "Affine",
+    "Conv",
+    "Conv2d",
+    "ConvTranspose",
+    "ConvWeightGrad",
+    "Dropout",
     "Flatten",
     "Linear",
+    "MaxPool",
+    "MaxPool2d",
+    "MaxUnpool",
     "Module",
     "Parameter",
     "ReLU",
     "Sequential",
     "Sigmoid",
+    "Softmax",
     "Tanh",
     "activation_function",
     "affine",
+    "conv2d",
+    "dropout",
+    "log_softmax",
+    "max_pool2d",
     "relu",
     "sigmoid",
     "softmax",
