@@ -116,3 +116,11 @@ def test_chapter1_draw_a_digit_page_reads_a_digit_in_chromium(chapter1, browser,
     expected = probabilities(output, model.output_activation)
     np.testing.assert_allclose(state["probabilities"], expected, rtol=0, atol=1e-6)
     assert state["digit"] == str(int(np.argmax(expected))) and max(state["input"]) > 0.5
+
+
+def test_chapter6_trains_network3_and_a_sequential_conv_net():
+    notebook = execute("chapter6_convolutions.ipynb")
+    text = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
+    accuracy = float(re.search(r"Epoch 0: validation accuracy ([\d.]+)%", text)[1])
+    assert accuracy > 20  # one epoch on 500 images; chance is 10%
+    assert "kernel gradient: (20, 1, 5, 5)" in text
