@@ -197,3 +197,16 @@ def test_fit_checks_nielsen_evaluation_data_before_training(sample):
         nn.fit(model, nn.mse_loss, nn.SGD(model.parameters(), lr=1), training, epochs=1,
                batch_size=10, evaluation=bad_test, progress=False)  # fmt: skip
     np.testing.assert_array_equal(model.layers[0].weight.data, before)
+
+
+def test_progress_epochs_prints_the_epoch_lines_without_bars(sample, capsys):
+    model = nn.MLP([784, 5, 10], seed=0)
+    x, labels = sample.train
+    train = (x[:100], labels[:100])
+    nn.fit(model, nn.mse_loss, nn.SGD(model.parameters(), lr=1), train, epochs=2,
+           batch_size=10, evaluation=train, progress="epochs")  # fmt: skip
+    out, err = capsys.readouterr()
+    assert out.count("Epoch ") == 2 and "ex/s" not in out + err
+    with pytest.raises(ValueError, match="progress must be True, False or \"epochs\", got 'bars'"):
+        nn.fit(model, nn.mse_loss, nn.SGD(model.parameters(), lr=1), train, epochs=1,
+               batch_size=10, progress="bars")  # fmt: skip
