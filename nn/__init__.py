@@ -24,8 +24,13 @@ from .backprop import (
     manual_backprop,
     verify_backprop,
 )
-from .draw import draw_model_graph, draw_network
-from .draw_conv import draw_conv_graph, draw_feature_maps, draw_filters
+from .drawing import (
+    draw_conv_graph,
+    draw_feature_maps,
+    draw_filters,
+    draw_model_graph,
+    draw_network,
+)
 from .layers import (
     MLP,
     Conv2d,

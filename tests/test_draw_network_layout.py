@@ -3,15 +3,12 @@ size per layer, and neurons top to bottom in the network's order."""
 
 import json
 import re
-import shutil
 import subprocess
 
 import numpy as np
 import pytest
 
 import nn
-
-pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot")
 
 
 def layout(graph) -> tuple[dict, str]:

@@ -1,13 +1,12 @@
 """nn.figures run tiny: each of Nielsen's figures shows what his shows, and the chapter 5
 speeds of learning start where the BP1-BP4 oracle says they must."""
 
+import matplotlib  # noqa: F401  (a test dependency: missing, these tests must fail, not skip)
 import numpy as np
 import pytest
 
 import nn
-
-figures = pytest.importorskip("nn.figures")
-pytest.importorskip("matplotlib")
+from nn import figures
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,8 @@ import json
 import re
 from pathlib import Path
 
+import nbclient
+import nbformat
 import numpy as np
 import pytest
 
@@ -15,8 +17,6 @@ from test_serve import SEVEN, browser, draw, page_state, probabilities, wait_for
 import nn
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "examples" / "notebooks"
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
 
 
 def execute(name: str):

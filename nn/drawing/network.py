@@ -15,7 +15,7 @@ from autodiff import Tensor, topological_order
 from autodiff.draw import COLOURS, digraph, draw_graph
 from autodiff.draw_scalars import ScalarGraph, register_expansion
 
-from .layers import MLP, Affine, Module
+from ..layers import MLP, Affine, Module
 
 if TYPE_CHECKING:
     import graphviz
