@@ -17,9 +17,11 @@ endif
 
 APT_INSTALL = $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq
 
-# The Graphviz `dot` binary is a system package, not a Python one.
+# The Graphviz `dot` binary is a system package, not a Python one; Debian's own python3
+# makes virtual environments only with python3-venv.
 system:
 	@command -v dot >/dev/null 2>&1 || { $(APT_INSTALL) graphviz; }
+	@$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || { $(APT_INSTALL) python3-venv; }
 
 # The draw-a-digit tests drive Debian's Chromium and run the page's JavaScript under node.
 browser:
