@@ -17,9 +17,11 @@ endif
 
 APT_INSTALL = $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq
 
-# The Graphviz `dot` binary is a system package, not a Python one.
+# The Graphviz `dot` binary is a system package, not a Python one; Debian's own python3
+# makes virtual environments only with python3-venv.
 system:
 	@command -v dot >/dev/null 2>&1 || { $(APT_INSTALL) graphviz; }
+	@$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || { $(APT_INSTALL) python3-venv; }
 
 # The draw-a-digit tests drive Debian's Chromium and run the page's JavaScript under node.
 browser:
@@ -29,7 +31,7 @@ browser:
 $(BIN)/activate-stamp: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]' --config-settings editable_mode=compat
+	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
 setup: system $(BIN)/activate-stamp

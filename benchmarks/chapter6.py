@@ -10,7 +10,9 @@ file order: nn.network3 through net.SGD, our layers in nn.Sequential with nn.SGD
 on the CPU when it can be imported (never a dependency). Weights are compared after 20
 steps. Each timing covers --steps steps, and the epoch (50,000 images) is extrapolated from
 them; rounds are interleaved so that load from other processes falls on all alike. BLAS and
-PyTorch run on one thread (--threads). Memory: tracemalloc's peak per step, early and late.
+PyTorch run on one thread (--threads). --clock cpu times with the process's CPU time instead of
+the wall clock: on a machine shared with other work, time spent waiting for a core then counts
+for no one. Memory: tracemalloc's peak per step, early and late.
 """
 
 from __future__ import annotations
@@ -182,13 +184,16 @@ def speed(args, x_all, y_all, torch) -> list[str]:
             )
             seconds = {name: [] for name in check}
             made = runners(x, y, batch_size, dtype, torch)
+            clock = time.process_time if args.clock == "cpu" else time.perf_counter
             for _ in range(args.repeats):
                 for name, make in made.items():
                     run, _ = make()
-                    start = time.perf_counter()
+                    start = clock()
                     run()
-                    seconds[name].append((time.perf_counter() - start) * EPOCH / len(x))
+                    seconds[name].append((clock() - start) * EPOCH / len(x))
             best = {name: float(np.median(s)) for name, s in seconds.items()}
+            spread = {name: f"{min(s):.1f}-{max(s):.1f}" for name, s in seconds.items()}
+            print(f"  batch {batch_size} {dtype} seconds per epoch, min-max over repeats: {spread}")
             theirs = best.get("PyTorch")
             ratios = [f"{best[n] / theirs:.2f}x" if theirs else "n/a" for n in list(best)[:2]]
             rows.append(
@@ -257,6 +262,8 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=300, help="steps timed at batch 10")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="wall clock, or this process's CPU time")  # fmt: skip
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--experiments", type=lambda s: s.split(","),
                         default=list(chapter6.EXPERIMENTS))  # fmt: skip
@@ -271,7 +278,8 @@ def main(argv=None) -> int:
         torch = None if args.no_torch else import_torch()
         if torch is not None:
             torch.set_num_threads(args.threads)
-        print(f"threads {args.threads}; PyTorch {torch.__version__ if torch else 'absent'}")
+        print(f"threads {args.threads}; clock {args.clock}; "
+              f"PyTorch {torch.__version__ if torch else 'absent'}")  # fmt: skip
         speed(args, *data[0], torch)
         print(memory(*data[0]))
     else:

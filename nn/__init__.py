@@ -24,8 +24,13 @@ from .backprop import (
     manual_backprop,
     verify_backprop,
 )
-from .draw import draw_model_graph, draw_network
-from .draw_conv import draw_conv_graph, draw_feature_maps, draw_filters
+from .drawing import (
+    draw_conv_graph,
+    draw_feature_maps,
+    draw_filters,
+    draw_model_graph,
+    draw_network,
+)
 from .layers import (
     MLP,
     Conv2d,
@@ -53,6 +58,7 @@ from .layers import (
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .optim import SGD
 from .training import History, evaluate, fit, load, plot_history, save
+from .web.inline import draw_digit
 
 __all__ = [
     "History",
@@ -83,6 +89,7 @@ __all__ = [
     "cross_entropy",
     "data",
     "draw_conv_graph",
+    "draw_digit",
     "draw_feature_maps",
     "draw_filters",
     "draw_model_graph",

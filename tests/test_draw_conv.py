@@ -2,8 +2,6 @@
 without pyplot, saved atomically) and nn.draw_conv_graph (a box per layer); draw_graph's
 expand=True refuses conv ops with a clear error."""
 
-import shutil
-
 import matplotlib
 import numpy as np
 import pytest
@@ -90,7 +88,6 @@ def test_draw_conv_graph_has_a_box_per_layer_with_shapes():
     assert collapsed.count("layers.") >= len(net.layers) and "cluster_" not in collapsed
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot renders the picture")
 def test_draw_conv_graph_renders(tmp_path):
     from autodiff.draw import render
 

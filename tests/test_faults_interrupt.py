@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def start(tmp_path, *options):
+    (tmp_path / "no-mnist").mkdir(exist_ok=True)
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),

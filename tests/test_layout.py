@@ -14,7 +14,10 @@ import nn
 ROOT = Path(__file__).resolve().parents[1]
 # The building blocks: what a network is made of. They never reach for the tools around them.
 BLOCKS = ("nn.layers", "nn.losses", "nn.optim")
-TOOLS = ("nn.backprop", "nn.data", "nn.training", "nn.draw", "nn.web", "nn.verify", "nn.serve")
+TOOLS = (
+    "nn.backprop", "nn.data", "nn.training", "nn.drawing", "nn.figures", "nn.network3", "nn.web",
+    "nn.verify", "nn.serve",
+)  # fmt: skip
 
 
 def module_name(path: Path) -> str:

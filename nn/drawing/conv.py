@@ -17,9 +17,9 @@ import numpy as np
 from autodiff import Tensor, no_grad, topological_order
 from autodiff.draw import draw_graph, refuse_expansion
 
-from .layers import Conv, Conv2d, ConvTranspose, ConvWeightGrad, Module, Sequential
-from .layers.pooling import MaxPool, MaxUnpool
-from .training.serialization import write_atomically
+from ..layers import Conv, Conv2d, ConvTranspose, ConvWeightGrad, Module, Sequential
+from ..layers.pooling import MaxPool, MaxUnpool
+from ..training.serialization import write_atomically
 
 if TYPE_CHECKING:
     import graphviz
