@@ -25,7 +25,11 @@ from .backprop import (
 from .draw import draw_model_graph, draw_network
 from .layers import (
     MLP,
+    BatchNorm1d,
+    Embedding,
     Flatten,
+    FlattenConsecutive,
+    LayerNorm,
     Linear,
     Module,
     Parameter,
@@ -40,7 +44,7 @@ from .layers import (
     tanh,
 )
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
-from .optim import SGD
+from .optim import SGD, Adam, AdamW, LRSchedule, clip_grad_norm, piecewise_constant
 from .training import History, evaluate, fit, load, plot_history, save
 
 __all__ = [
@@ -50,7 +54,14 @@ __all__ = [
     "BackpropReport",
     "CheckResult",
     "SGD",
+    "Adam",
+    "AdamW",
+    "BatchNorm1d",
+    "Embedding",
     "Flatten",
+    "FlattenConsecutive",
+    "LRSchedule",
+    "LayerNorm",
     "Linear",
     "Module",
     "Parameter",
@@ -62,6 +73,7 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "check_backprop",
+    "clip_grad_norm",
     "cross_entropy",
     "data",
     "draw_model_graph",
@@ -71,6 +83,7 @@ __all__ = [
     "load",
     "manual_backprop",
     "mse_loss",
+    "piecewise_constant",
     "plot_history",
     "relu",
     "save",
