@@ -1,7 +1,8 @@
 """Datasets as numpy arrays, rows as examples: MNIST found, downloaded (verified, atomic) or
 taken from the genuine sample shipped here (mnist), and what serves any dataset: one-hot
 labels, mini-batches, Nielsen's list-of-columns format (arrays); his mnist.pkl.gz read with
-a restricted unpickler (nielsen). Knows nothing of models.
+a restricted unpickler (nielsen); names for character-level language models (names).
+Knows nothing of models.
 """
 
 from .arrays import from_nielsen, iterate_minibatches, one_hot, to_nielsen
@@ -20,12 +21,15 @@ from .mnist import (
     load_sample,
     read_idx,
 )
+from .names import Names, NamesSplit, load_names
 from .nielsen import load_nielsen_pickle, save_nielsen_pickle
 
 __all__ = [
     "FILES",
     "MIRRORS",
     "MNIST",
+    "Names",
+    "NamesSplit",
     "SAMPLE_PATH",
     "SHA256",
     "SPLITS",
@@ -36,6 +40,7 @@ __all__ = [
     "from_nielsen",
     "iterate_minibatches",
     "load_mnist",
+    "load_names",
     "load_nielsen_pickle",
     "load_sample",
     "one_hot",
