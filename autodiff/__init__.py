@@ -7,6 +7,7 @@ y.backward()          # x.grad == 2 * x.data
 """
 
 from .anomaly import AnomalyError
+from .compare import GradientComparison, GradientRow, compare_gradients
 from .draw import draw_graph
 from .engine import backpropagate, grad, sum_to_shape, topological_order
 from .function import Op
@@ -18,11 +19,14 @@ from .tensor import ShapeError, Tensor, apply
 __all__ = [
     "AnomalyError",
     "GradcheckError",
+    "GradientComparison",
+    "GradientRow",
     "Op",
     "ShapeError",
     "Tensor",
     "apply",
     "backpropagate",
+    "compare_gradients",
     "concatenate",
     "detect_anomaly",
     "draw_graph",

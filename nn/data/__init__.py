@@ -21,13 +21,14 @@ from .mnist import (
     load_sample,
     read_idx,
 )
-from .names import Names, NamesSplit, load_names
+from .names import NAMES_SAMPLE_PATH, Names, NamesSplit, load_names
 from .nielsen import load_nielsen_pickle, save_nielsen_pickle
 
 __all__ = [
     "FILES",
     "MIRRORS",
     "MNIST",
+    "NAMES_SAMPLE_PATH",
     "Names",
     "NamesSplit",
     "SAMPLE_PATH",

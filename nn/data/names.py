@@ -2,7 +2,7 @@
 with "." as the boundary token, and (context, next character) datasets for any block size,
 split 80/10/10 by a seeded shuffle of the words. Knows nothing of models.
 
-SAMPLE_PATH is shipped with the package: every 32nd line of makemore's names.txt (1,002
+NAMES_SAMPLE_PATH is shipped with the package: every 32nd line of makemore's names.txt (1,002
 names; MIT License, Copyright (c) 2022 Andrej Karpathy), for use without the full file.
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 
 from .mnist import SampleDataWarning
 
-SAMPLE_PATH = Path(__file__).with_name("names_sample.txt")
+NAMES_SAMPLE_PATH = Path(__file__).with_name("names_sample.txt")
 BOUNDARY = "."  # starts every context and ends every word: index 0 of the vocabulary
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
 
@@ -110,12 +110,12 @@ def load_names(path: str | os.PathLike | None = None) -> Names:
     """
     if path is None:
         warnings.warn(
-            f"load_names() without a path reads the embedded sample ({SAMPLE_PATH.name}, "
+            f"load_names() without a path reads the embedded sample ({NAMES_SAMPLE_PATH.name}, "
             "every 32nd of makemore's 32,033 names); pass the path of names.txt for all",
             SampleDataWarning,
             stacklevel=2,
         )
-        path = SAMPLE_PATH
+        path = NAMES_SAMPLE_PATH
     text = Path(path).expanduser().read_text(encoding="utf-8")
     words = tuple(line.strip() for line in text.splitlines() if line.strip())
     if not words:
