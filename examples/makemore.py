@@ -42,19 +42,22 @@ def lecture_linear(fan_in: int, fan_out: int, rng: np.random.Generator, gain: fl
     return layer
 
 
-def build_model(kind: str, vocab_size: int, seed: int) -> nn.Sequential:
-    """The lecture's model of that kind, weights drawn from seed."""
+def build_model(
+    kind: str, vocab_size: int, seed: int, embedding: int | None = None, hidden: int | None = None
+) -> nn.Sequential:
+    """The lecture's model of that kind, weights drawn from seed; embedding and hidden
+    override the lecture's widths (10 and 200 for the MLPs, 24 and 128 for the WaveNet)."""
     rng = np.random.default_rng(seed)
     tanh_gain = 5 / 3  # keeps tanh's inputs unit-sized at initialisation (lecture 3)
     if kind in ("mlp", "mlp-bn"):
-        embedding, hidden, block = 10, 200, MODELS[kind]["block_size"]
+        embedding, hidden, block = embedding or 10, hidden or 200, MODELS[kind]["block_size"]
         first = lecture_linear(embedding * block, hidden, rng, gain=tanh_gain)
         norm = [nn.BatchNorm1d(hidden)] if kind == "mlp-bn" else []
         last = lecture_linear(hidden, vocab_size, rng, gain=0.01 * hidden**0.5)  # W2 * 0.01
         layers = [nn.Embedding(vocab_size, embedding, seed=rng), nn.Flatten(), first, *norm]
         return nn.Sequential(*layers, nn.Tanh(), last)
     if kind == "wavenet":
-        embedding, hidden = 24, 128
+        embedding, hidden = embedding or 24, hidden or 128
         layers = [nn.Embedding(vocab_size, embedding, seed=rng)]
         width = embedding
         for _ in range(3):  # 8 positions -> 4 -> 2 -> 1: pairs of pairs of pairs
