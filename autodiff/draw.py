@@ -54,6 +54,8 @@ LEGEND = {
     "dead": "dead units: some get zero grad",
 }
 PROBLEMS = ("nonfinite", "zero", "dead")  # worst first
+# Op classes that expand=True refuses, with the reason (see refuse_expansion).
+UNEXPANDABLE: dict[type, str] = {}
 
 
 def draw_graph(
@@ -87,6 +89,7 @@ def draw_graph(
     # Counted before any label is made: a 100,000-op graph is refused at once. Collapsing
     # shrinks a tensor picture, so that one is counted only once drawn, below.
     if expand:
+        _refuse_unexpandable(order)
         count = sum(tensor.size for tensor in order)
     else:
         count = 0 if collapse else len(order) + sum(tensor.op is not None for tensor in order)
@@ -116,6 +119,18 @@ def render(graph: graphviz.Digraph, path: str | Path, format: str | None = None)
 def digraph(**attributes) -> graphviz.Digraph:
     """A graphviz.Digraph whose .pipe and .render say how to install dot when it is missing."""
     return _digraph_class()(**attributes)
+
+
+def refuse_expansion(op_class: type, reason: str) -> None:
+    """Make draw_graph(expand=True) raise ValueError(reason) for graphs holding op_class."""
+    UNEXPANDABLE[op_class] = reason
+
+
+def _refuse_unexpandable(order: list[Tensor]) -> None:
+    for tensor in order:
+        for cls in type(tensor.op).__mro__ if tensor.op is not None else ():
+            if cls in UNEXPANDABLE:
+                raise ValueError(f"draw_graph(expand=True): {UNEXPANDABLE[cls]}")
 
 
 def _require_dot() -> None:

@@ -112,7 +112,7 @@ def backward(root: Tensor, grad=None) -> None:
         if tensor.op is None:
             owner = id(_memory_owner(g))
             if owner in shared or not g.flags.writeable:
-                g = g.copy()
+                g = np.array(g)  # a copy, and an array even where the rules gave a 0-d scalar
                 owner = id(g)
             shared.add(owner)
         tensor.grad = g if tensor.grad is None else tensor.grad + g
@@ -154,5 +154,5 @@ def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False):
         g = table.get(x)
         if g is None:
             g = np.zeros(x.shape, dtype=x.dtype)
-        result.append(g if isinstance(g, Tensor) else Tensor._make(g, False))
+        result.append(g if isinstance(g, Tensor) else Tensor._make(np.asarray(g), False))
     return result[0] if single_input else tuple(result)

@@ -1,8 +1,9 @@
 """The Tensor: a numpy array that records the ops made from it, and `apply`, where they meet.
 
-Tensor methods are one-liners that lift constants and call `apply`; the rules live in ops.py
-and the backward walk in engine.py. Tensors also speak numpy's dispatch protocols, so
-`np.ones(3) + t` and `np.exp(t)` give Tensors, and one gradient rule serves both orders.
+Its operators and methods (tensor_methods.py) are one-liners that lift constants and call
+`apply`; the rules live in ops/ and the backward walk in engine.py. Tensors also speak numpy's
+dispatch protocols, so `np.ones(3) + t` and `np.exp(t)` give Tensors, and one gradient rule
+serves both orders.
 """
 
 from __future__ import annotations
@@ -12,15 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from . import anomaly, ops
+from . import anomaly
+from .arguments import ShapeError
 from .function import Op
 from .mode import switches
 
 _creation_counter = itertools.count()
-
-
-class ShapeError(ValueError):
-    """Operands whose shapes do not fit the operation."""
 
 
 def apply(op: Op, *inputs):
@@ -32,6 +30,8 @@ def apply(op: Op, *inputs):
         return op.forward(*inputs)
     try:
         data = op.forward(*[t.data for t in inputs])
+        if not isinstance(data, np.ndarray):  # numpy gives scalars for 0-d results
+            data = np.asarray(data)
     except (ValueError, IndexError) as error:
         shapes = " and ".join(str(t.shape) for t in inputs)
         kind = IndexError if isinstance(error, IndexError) else ShapeError
@@ -76,48 +76,11 @@ def lift(value: Any, like: Tensor) -> Tensor:
     return Tensor._make(array, False)
 
 
-def _binary(op_class, a, b):
-    like = a if isinstance(a, Tensor) else b
-    return apply(op_class(), lift(a, like), lift(b, like))
+# Tensor inherits its operators and methods; they call apply and lift, defined above.
+from .tensor_methods import TensorMethods  # noqa: E402
 
 
-def _normalize_axis(axis, ndim: int) -> tuple | None:
-    if axis is None:
-        return None
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    for a in axes:
-        if not -ndim <= a < ndim:
-            raise np.exceptions.AxisError(f"axis {a} is out of range for a tensor of rank {ndim}")
-    return tuple(sorted(int(a) % ndim for a in axes))
-
-
-def _plain_index(index):
-    """Tensors used as indices are replaced by their (integer) data."""
-    if isinstance(index, tuple):
-        return tuple(_plain_index(i) for i in index)
-    if isinstance(index, Tensor):
-        # Comparisons give boolean tensors: they index as masks, not as positions 0 and 1.
-        return index.data if index.dtype == bool else index.data.astype(np.intp)
-    return index
-
-
-def _check_matmul(x: Tensor, y: Tensor) -> None:
-    """Name both shapes and what would fit, instead of numpy's bare message."""
-    if x.ndim == 0 or y.ndim == 0:
-        raise ShapeError(f"matmul needs tensors of rank >= 1, got shapes {x.shape} @ {y.shape}")
-    inner_y = y.shape[0] if y.ndim == 1 else y.shape[-2]
-    if x.shape[-1] != inner_y:
-        fitting_y = (x.shape[-1],) if y.ndim == 1 else y.shape[:-2] + (x.shape[-1], y.shape[-1])
-        raise ShapeError(
-            f"matmul of left operand shape {x.shape} with right operand shape {y.shape}: "
-            f"the left's last dimension ({x.shape[-1]}) must equal the right's "
-            f"{'length' if y.ndim == 1 else 'second-to-last dimension'} ({inner_y}). "
-            f"A right operand of shape {fitting_y} would fit, or a left one of shape "
-            f"{x.shape[:-1] + (inner_y,)}"
-        )
-
-
-class Tensor:
+class Tensor(TensorMethods):
     """An n-dimensional array of floats that remembers how it was computed.
 
     `data` is the numpy array; `grad` the accumulated gradient (a numpy array of the same
@@ -150,7 +113,6 @@ class Tensor:
     size = property(lambda self: self.data.size)
     inputs = property(lambda self: () if self.op is None else self.op.inputs)
     is_leaf = property(lambda self: self.op is None)
-    T = property(lambda self: self.transpose())
 
     def __repr__(self) -> str:
         body = np.array2string(self.data, precision=4, separator=", ", prefix="Tensor(")
@@ -171,10 +133,18 @@ class Tensor:
         return bool(self.data)
 
     def __array__(self, dtype=None, copy=None):
+        # numpy cannot record a graph: np.array([x, x]), np.r_ or np.mean([x, y]) would give
+        # values without gradients, so a tensor that requires grad refuses to become an array.
+        if self.requires_grad and switches.grad_enabled:
+            raise TypeError(
+                "a Tensor that requires grad cannot become a numpy array (its gradient would be "
+                "lost): build arrays of tensors with autodiff.stack([...]) or "
+                "autodiff.concatenate, or use t.data (t.detach()) for the values alone"
+            )
         # numpy 2 passes copy=True when its caller asked for a copy: then it must not alias.
         if copy:
             return np.array(self.data, dtype=dtype)
-        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+        return np.asarray(self.data, dtype=dtype)
 
     # ------------------------------------------------------------ gradients
 
@@ -206,181 +176,6 @@ class Tensor:
             raise RuntimeError("requires_grad_(False) only applies to leaves; use detach()")
         self.requires_grad = requires_grad
         return self
-
-    # ------------------------------------------------------------ arithmetic
-
-    def __add__(self, other):
-        return apply(ops.Add(), self, lift(other, self))
-
-    def __radd__(self, other):
-        return apply(ops.Add(), lift(other, self), self)
-
-    def __sub__(self, other):
-        return apply(ops.Sub(), self, lift(other, self))
-
-    def __rsub__(self, other):
-        return apply(ops.Sub(), lift(other, self), self)
-
-    def __mul__(self, other):
-        return apply(ops.Mul(), self, lift(other, self))
-
-    def __rmul__(self, other):
-        return apply(ops.Mul(), lift(other, self), self)
-
-    def __truediv__(self, other):
-        return apply(ops.Div(), self, lift(other, self))
-
-    def __rtruediv__(self, other):
-        return apply(ops.Div(), lift(other, self), self)
-
-    def __pow__(self, exponent):
-        if isinstance(exponent, Tensor):
-            return apply(ops.Pow(), self, exponent)
-        if np.ndim(exponent) == 0:
-            # As a Python number, so that a numpy float64 exponent does not promote float32.
-            return apply(ops.PowConst(np.asarray(exponent).item()), self)
-        return apply(ops.Pow(), self, lift(exponent, self))
-
-    def __rpow__(self, base):
-        return apply(ops.Pow(), lift(base, self), self)
-
-    def __neg__(self):
-        return apply(ops.Neg(), self)
-
-    def __matmul__(self, other):
-        other = lift(other, self)
-        _check_matmul(self, other)
-        return apply(ops.MatMul(), self, other)
-
-    def __rmatmul__(self, other):
-        other = lift(other, self)
-        _check_matmul(other, self)
-        return apply(ops.MatMul(), other, self)
-
-    # Comparisons give constant boolean tensors (no gradient), as masks. `==` stays identity,
-    # so tensors can be dict keys; use np.equal(a, b) for an elementwise test.
-    def __gt__(self, other):
-        return Tensor._make(self.data > _data(other), False)
-
-    def __ge__(self, other):
-        return Tensor._make(self.data >= _data(other), False)
-
-    def __lt__(self, other):
-        return Tensor._make(self.data < _data(other), False)
-
-    def __le__(self, other):
-        return Tensor._make(self.data <= _data(other), False)
-
-    __hash__ = object.__hash__
-
-    # ------------------------------------------------------------ elementwise functions
-
-    def exp(self):
-        return apply(ops.Exp(), self)
-
-    def log(self):
-        return apply(ops.Log(), self)
-
-    def sqrt(self):
-        return apply(ops.Sqrt(), self)
-
-    def abs(self):
-        return apply(ops.Abs(), self)
-
-    def tanh(self):
-        return apply(ops.Tanh(), self)
-
-    def sigmoid(self):
-        return apply(ops.Sigmoid(), self)
-
-    def relu(self):
-        return apply(ops.Relu(), self)
-
-    def clip(self, low: float | None = None, high: float | None = None):
-        return apply(ops.Clip(low, high), self)
-
-    def maximum(self, other):
-        return _binary(ops.Maximum, self, other)
-
-    def minimum(self, other):
-        return _binary(ops.Minimum, self, other)
-
-    # ------------------------------------------------------------ reductions
-
-    def sum(self, axis=None, keepdims: bool = False):
-        return apply(ops.Sum(_normalize_axis(axis, self.ndim), keepdims), self)
-
-    def mean(self, axis=None, keepdims: bool = False):
-        return apply(ops.Mean(_normalize_axis(axis, self.ndim), keepdims), self)
-
-    def max(self, axis=None, keepdims: bool = False):
-        return apply(ops.Max(_normalize_axis(axis, self.ndim), keepdims), self)
-
-    def min(self, axis=None, keepdims: bool = False):
-        return apply(ops.Min(_normalize_axis(axis, self.ndim), keepdims), self)
-
-    def logsumexp(self, axis=None, keepdims: bool = False):
-        return apply(ops.LogSumExp(_normalize_axis(axis, self.ndim), keepdims), self)
-
-    def softmax(self, axis: int = -1):
-        return apply(ops.Softmax(_normalize_axis(axis, self.ndim)[0]), self)
-
-    def log_softmax(self, axis: int = -1):
-        return apply(ops.LogSoftmax(_normalize_axis(axis, self.ndim)[0]), self)
-
-    # ------------------------------------------------------------ shape
-
-    def reshape(self, *shape):
-        shape = shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
-        return apply(ops.Reshape(tuple(shape)), self)
-
-    def flatten(self):
-        return self.reshape(-1)
-
-    def transpose(self, *axes):
-        axes = axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else axes
-        axes = tuple(range(self.ndim))[::-1] if not axes else tuple(a % self.ndim for a in axes)
-        return apply(ops.Transpose(axes), self)
-
-    def swapaxes(self, axis1: int, axis2: int):
-        axes = list(range(self.ndim))
-        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-        return apply(ops.Transpose(tuple(axes)), self)
-
-    def broadcast_to(self, shape):
-        return apply(ops.BroadcastTo(tuple(shape)), self)
-
-    def __getitem__(self, index):
-        return apply(ops.Index(_plain_index(index)), self)
-
-    # ------------------------------------------------------------ numpy protocols
-
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        from .functions import MASK_UFUNCS, UFUNCS  # functions.py builds on this module
-
-        if method == "__call__" and not kwargs:
-            if ufunc in UFUNCS:
-                return UFUNCS[ufunc](*inputs)
-            if ufunc in MASK_UFUNCS:
-                return Tensor._make(ufunc(*[_data(i) for i in inputs]), False)
-        raise TypeError(
-            f"numpy.{ufunc.__name__} ({method}) is not differentiable here: use a Tensor "
-            "method, or apply it to t.data if you do not need its gradient"
-        )
-
-    def __array_function__(self, func, types, args, kwargs):
-        from .functions import FUNCTIONS
-
-        if func not in FUNCTIONS:
-            raise TypeError(
-                f"numpy.{func.__name__} is not differentiable here: use a Tensor method or "
-                "autodiff function, or apply it to t.data if you do not need its gradient"
-            )
-        return FUNCTIONS[func](*args, **kwargs)
-
-
-def _data(value):
-    return value.data if isinstance(value, Tensor) else value
 
 
 # The backward walk lives in engine.py, which builds on Tensor, so it is imported last. (A

@@ -6,17 +6,27 @@
     python examples/mnist.py --epochs 1 --save model.json
 
 Data comes from --data-dir, $MNIST_DIR, the cache folder or a download, and falls back to a
-small sample shipped with the package when none is available (it says so).
+small sample shipped with the package when none is available (it says so). Ctrl+C before
+training ends it with one line; during training, it stops after the mini-batch; once training
+is over, it waits for the evaluation and the save to finish (a trained model is never lost).
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-import numpy as np
+try:
+    import argparse
+    import os
+    import signal
+    import threading
 
-import nn
+    import numpy as np
+
+    import nn
+except KeyboardInterrupt:  # Ctrl+C while the libraries load
+    print("Interrupted while starting up.", file=sys.stderr)
+    sys.exit(130)
 
 RECIPES = {
     # Nielsen, chapter 1: network.py, evaluated on the test set.
@@ -37,6 +47,25 @@ RECIPES = {
 }  # fmt: skip
 
 LOSSES = {"mse": nn.mse_loss, "bce": nn.binary_cross_entropy, "ce": nn.cross_entropy}
+
+
+class CtrlC:
+    """The SIGINT handler of main(): KeyboardInterrupt until training is over (nn.fit
+    installs its own meanwhile), then only remembered, so that the save always finishes."""
+
+    def __init__(self) -> None:
+        self.deferring = self.requested = False
+
+    def __call__(self, signum, frame) -> None:
+        if not self.deferring:
+            raise KeyboardInterrupt
+        if not self.requested:
+            # os.write: print() here could re-enter a write that the signal interrupted.
+            os.write(2, b"Ctrl+C: finishing the evaluation and the save first.\n")
+        self.requested = True
+
+
+CTRL_C = CtrlC()
 
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
@@ -94,6 +123,7 @@ def train(arguments: argparse.Namespace) -> tuple[nn.MLP, nn.History, dict]:
         model, loss, optimizer, (x, y), epochs=arguments.epochs, batch_size=arguments.batch_size,
         evaluation=evaluation, seed=arguments.seed, progress=not arguments.quiet,
     )  # fmt: skip
+    CTRL_C.deferring = True  # from here on, there is a trained model to keep
     best = int(np.argmax(history.evaluation_accuracy))
     summary = {
         "evaluated_on": arguments.evaluate_on,
@@ -108,7 +138,13 @@ def train(arguments: argparse.Namespace) -> tuple[nn.MLP, nn.History, dict]:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
-    model, history, summary = train(arguments)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, CTRL_C)
+    try:
+        model, history, summary = train(arguments)
+    except KeyboardInterrupt:
+        print("Interrupted before training: nothing was trained.", file=sys.stderr)
+        return 130
     print(
         f"Best {summary['evaluated_on']} accuracy {summary['best_accuracy']:.2%} "
         f"(epoch {summary['best_epoch']}); test accuracy after the last epoch "
@@ -120,8 +156,15 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.plot:
         nn.plot_history(history, arguments.plot)
         print(f"Plot written to {arguments.plot}")
+    if CTRL_C.requested:
+        print("Stopped at Ctrl+C, after saving.", file=sys.stderr)
+        return 130
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # while reading the arguments, before main's own handler
+        print("Interrupted before training: nothing was trained.", file=sys.stderr)
+        sys.exit(130)

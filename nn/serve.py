@@ -11,6 +11,7 @@ fetched from elsewhere.
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 
 from .data import load_sample
@@ -18,7 +19,7 @@ from .layers import MLP
 from .losses import binary_cross_entropy
 from .optim import SGD
 from .training import evaluate, fit, load
-from .web.server import PageServer, model_json
+from .web.server import PageServer, is_loopback, model_json
 
 INPUTS = 28 * 28
 
@@ -50,6 +51,13 @@ def train_sample_model(progress: bool = True, seed: int = 0) -> tuple[MLP, str]:
     )
 
 
+def port_number(text: str) -> int:
+    """--port: a whole number 0-65535 (0 lets the system pick a free port)."""
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m nn.serve",
@@ -57,25 +65,41 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--model", help="network saved by nn.save; default: train one first")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    parser.add_argument("--port", type=port_number, default=8000, help="0 picks a free port")
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no request log")
     arguments = parser.parse_args(argv)
 
-    if arguments.model:
-        try:
-            model = load_model(arguments.model)
-        except (OSError, ValueError, TypeError, KeyError) as error:
-            parser.exit(2, f"{parser.prog}: error: cannot serve {arguments.model}: {error}\n")
-        description = f"Loaded from {arguments.model}."
-    else:
-        print("No --model given: training a network on the embedded MNIST sample first.")
-        model, description = train_sample_model(progress=not arguments.quiet)
+    # Listening first: a busy port or a bad address is told before any training starts.
     try:
-        server = PageServer(
-            (arguments.host, arguments.port), model_json(model, description), arguments.quiet
-        )
+        server = PageServer((arguments.host, arguments.port), b"", arguments.quiet)
     except OSError as error:
-        parser.exit(2, f"{parser.prog}: error: cannot listen on port {arguments.port}: {error}\n")
+        hint = "; --port 0 picks a free one" if error.errno == errno.EADDRINUSE else ""
+        parser.exit(
+            2,
+            f"{parser.prog}: error: cannot listen on {arguments.host} port {arguments.port}: "
+            f"{error.strerror or error}{hint}\n",
+        )
+    if not is_loopback(arguments.host):
+        print(
+            f"warning: --host {arguments.host} is not a loopback address: any machine that "
+            "can reach this one may open the page and download the network. The default, "
+            "127.0.0.1, keeps it to this machine.",
+            file=sys.stderr,
+        )
+    try:
+        if arguments.model:
+            try:
+                model = load_model(arguments.model)
+            except (OSError, ValueError, TypeError, KeyError) as error:
+                parser.exit(2, f"{parser.prog}: error: cannot serve {arguments.model}: {error}\n")
+            description = f"Loaded from {arguments.model}."
+        else:
+            print("No --model given: training a network on the embedded MNIST sample first.")
+            model, description = train_sample_model(progress=not arguments.quiet)
+    except BaseException:
+        server.server_close()
+        raise
+    server.model_json = model_json(model, description)
 
     print(f"Serving the draw-a-digit page at {server.url} (Ctrl+C to stop)", flush=True)
     try:

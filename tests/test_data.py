@@ -322,6 +322,7 @@ def test_download_mnist_fetches_and_verifies_the_genuine_files(tmp_path, mirrors
     for name, body in genuine_gz.items():
         assert (folder / name).read_bytes() == body
         assert hashlib.sha256(body).hexdigest() == data.SHA256[name]
+        assert len(body) == data.SIZES[name]
     # A second call finds everything in place and asks for nothing.
     download_mnist(folder, [server.url], progress=False)
     assert len(server.requests) == 4
@@ -405,6 +406,7 @@ def test_load_mnist_downloads_into_data_dir_or_cache(tmp_path, mirrors, monkeypa
     for name, body in write_fake_mnist(tmp_path / "fake", 5, 3).items():
         server.serve(name, body)
         monkeypatch.setitem(data.SHA256, name, hashlib.sha256(body).hexdigest())
+        monkeypatch.setitem(data.SIZES, name, len(body))
     mnist = load_mnist(tmp_path / "given", mirrors=[server.url], progress=False)
     assert mnist.source == str(tmp_path / "given") and len(mnist.train[0]) == 5
     mnist = load_mnist(mirrors=server.url, progress=False)

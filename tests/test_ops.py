@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from conv_loops import conv_grads_loop, conv_loop, max_pool_loop
 from numpy.testing import assert_allclose
 
 import autodiff
@@ -22,6 +23,7 @@ from autodiff.ops import ScatterAdd
 
 try:
     import nn
+    from nn.layers import ConvTranspose, ConvWeightGrad, MaxUnpool
 except ImportError:  # the engine is tested on its own too
     nn = None
 
@@ -52,6 +54,11 @@ def probabilities(*shape: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).uniform(0.1, 0.9, shape)
 
 
+def quarters(*shape: int, seed: int, scale: float = 1.0) -> np.ndarray:
+    """(integer + 0.25) * scale: a quarter step from the jumps of floor, ceil and round."""
+    return (np.random.default_rng(seed).integers(-3, 3, shape) + 0.25) * scale
+
+
 # ---------------------------------------------------------------- numpy references
 
 
@@ -80,6 +87,7 @@ class Case:
     build: Callable[..., Tensor]  # Tensors in, a Tensor computed with the op out
     reference: Callable[..., np.ndarray]  # the same expression on numpy arrays
     inputs: tuple[np.ndarray, ...]  # float64, away from the op's kinks and singularities
+    second_order: bool = True  # False: the create_graph path must refuse, not guess
 
 
 MASK = np.array([[True, False, True], [False, False, True]])
@@ -87,6 +95,7 @@ ROWS = np.array([2, 0, 2, 1])  # row 2 twice: its gradients must add up
 TARGET = normal(4, 3, seed=100)
 SOFT_TARGET = probabilities(4, 3, seed=101)
 LABELS = np.array([2, 0, 1, 2])
+POOL_ARGMAX = np.array([[[[0, 4], [4, 8]]]])  # 4 chosen by two overlapping windows
 
 OP_CASES: dict[str, Case] = {
     # elementwise, two inputs (with broadcasting)
@@ -185,6 +194,60 @@ OP_CASES: dict[str, Case] = {
     ),
 }
 
+# The numpy surface (issue 13): more elementwise functions, scans, einsum, sort.
+DIVISOR = positive(3, seed=60)
+OP_CASES.update(
+    {
+        "FloorDivide": Case(
+            lambda x, y: x // y, np.floor_divide, (quarters(2, 3, seed=61) * DIVISOR, DIVISOR)
+        ),
+        "Mod": Case(lambda x, y: x % y, np.mod, (quarters(2, 3, seed=62) * DIVISOR, DIVISOR)),
+        "LogAddExp": Case(np.logaddexp, np.logaddexp, (normal(2, 3, seed=63), normal(3, seed=64))),
+        "Sin": Case(np.sin, np.sin, (normal(2, 3, seed=65),)),
+        "Cos": Case(np.cos, np.cos, (normal(2, 3, seed=66),)),
+        "Tan": Case(np.tan, np.tan, (0.5 * normal(2, 3, seed=67),)),
+        "Arctan": Case(np.arctan, np.arctan, (normal(2, 3, seed=68),)),
+        "Sinh": Case(np.sinh, np.sinh, (normal(2, 3, seed=69),)),
+        "Cosh": Case(np.cosh, np.cosh, (normal(2, 3, seed=70),)),
+        "Log1p": Case(np.log1p, np.log1p, (positive(2, 3, seed=71) - 0.4,)),
+        "Expm1": Case(np.expm1, np.expm1, (normal(2, 3, seed=72),)),
+        "Sign": Case(np.sign, np.sign, (distinct(2, 3, seed=73),)),
+        "Floor": Case(np.floor, np.floor, (quarters(2, 3, seed=74),)),
+        "Ceil": Case(np.ceil, np.ceil, (quarters(2, 3, seed=75),)),
+        "Round": Case(
+            lambda x: np.round(x, 1),
+            lambda x: np.round(x, 1),
+            (quarters(2, 3, seed=76, scale=0.1),),
+        ),
+        "AsType": Case(lambda x: x.astype(x.dtype), lambda x: x.copy(), (normal(2, 3, seed=77),)),
+        "Prod": Case(
+            lambda x: x.prod(axis=1), lambda x: x.prod(axis=1), (positive(3, 4, seed=78) + 0.5,)
+        ),
+        "CumSum": Case(
+            lambda x: np.cumsum(x, axis=0), lambda x: np.cumsum(x, axis=0), (normal(3, 4, seed=79),)
+        ),
+        "CumProd": Case(
+            lambda x: np.cumprod(x, axis=1),
+            lambda x: np.cumprod(x, axis=1),
+            (positive(3, 4, seed=80),),
+        ),
+        "Permute": Case(
+            lambda x: np.sort(x, axis=0), lambda x: np.sort(x, axis=0), (distinct(4, 3, seed=81),)
+        ),
+        "Einsum": Case(
+            lambda x, y: np.einsum("bij,jk->bik", x, y),
+            lambda x, y: np.einsum("bij,jk->bik", x, y),
+            (normal(2, 3, 4, seed=82), normal(4, 2, seed=83)),
+        ),
+        "SpectralNorm": Case(
+            lambda x: np.linalg.norm(x, 2),
+            lambda x: np.linalg.norm(x, 2),
+            (normal(3, 4, seed=84),),
+            second_order=False,
+        ),
+    }
+)
+
 if nn is not None:
     # Fused ops of nn/, each reached through its public function.
     OP_CASES.update(
@@ -226,6 +289,32 @@ if nn is not None:
                 lambda z: nn.cross_entropy(z, LABELS),
                 lambda z: -np.log(softmax(z, axis=-1))[np.arange(len(z)), LABELS].mean(),
                 (normal(4, 3, seed=56),),
+            ),
+            # convolution and pooling (nn/layers/conv.py, pooling.py) against direct loops
+            "Conv": Case(
+                lambda x, w, b: nn.conv2d(x, w, b, stride=(2, 1), padding=1),
+                lambda x, w, b: conv_loop(x, w, b, (2, 1), (1, 1)),
+                (normal(2, 2, 5, 4, seed=57), normal(3, 2, 3, 2, seed=58), normal(3, seed=59)),
+            ),
+            "ConvTranspose": Case(
+                lambda g, w: apply(ConvTranspose((2, 1), (1, 1), (5, 4)), g, w),
+                lambda g, w: conv_grads_loop(np.zeros((2, 2, 5, 4)), w, g, (2, 1), (1, 1))[0],
+                (normal(2, 3, 3, 5, seed=60), normal(3, 2, 3, 2, seed=61)),
+            ),
+            "ConvWeightGrad": Case(
+                lambda x, g: apply(ConvWeightGrad((2, 1), (1, 1), (3, 2)), x, g),
+                lambda x, g: conv_grads_loop(x, np.zeros((3, 2, 3, 2)), g, (2, 1), (1, 1))[1],
+                (normal(2, 2, 5, 4, seed=62), normal(2, 3, 3, 5, seed=63)),
+            ),
+            "MaxPool": Case(
+                lambda x: nn.max_pool2d(x, 3, stride=2),
+                lambda x: max_pool_loop(x, (3, 3), (2, 2))[0],
+                (distinct(2, 2, 7, 6, seed=64),),
+            ),
+            "MaxUnpool": Case(
+                lambda g: apply(MaxUnpool(POOL_ARGMAX, (1, 1, 3, 3), True), g),
+                lambda g: np.bincount(POOL_ARGMAX.ravel(), g.ravel(), 9).reshape(1, 1, 3, 3),
+                (normal(1, 1, 2, 2, seed=65),),
             ),
         }
     )
@@ -335,6 +424,10 @@ def test_entry_second_order_matches_differences_of_first(name):
     out_weights = rng.standard_normal(np.shape(case.reference(*case.inputs)))
     directions = [rng.standard_normal(a.shape) for a in case.inputs]
     setup = (out_weights, directions)
+    if not case.second_order:
+        with pytest.raises(NotImplementedError, match="second derivatives"):
+            projected_gradient(case, case.inputs, *setup, create_graph=True)
+        return
 
     total, tensors, grads = projected_gradient(case, case.inputs, *setup, create_graph=True)
     assert total.requires_grad
@@ -368,6 +461,8 @@ def test_entry_keeps_float32_through_forward_and_backward(name):
     out.backward(np.ones(out.shape))
     assert all(t.grad.dtype == np.float32 for t in graph if t.requires_grad)
 
+    if not case.second_order:
+        return
     grads = autodiff.grad((out * out).sum(), tensors, create_graph=True)
     second = autodiff.grad(sum(g.sum() for g in grads), tensors)
     assert all(g.dtype == np.float32 for g in grads + second)

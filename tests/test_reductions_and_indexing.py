@@ -161,11 +161,17 @@ def test_indexing_matches_numpy_and_repeats_add_up(name):
     check(lambda x: x[index], lambda x: x[index], distinct(2, 3, 4))
 
 
-def test_tensor_indices_act_like_their_data():
+def test_boolean_tensor_indices_act_like_their_data():
     values = distinct(2, 3, 4)
-    rows = Tensor([1.0, 0.0, 1.0])
-    check(lambda x: x[rows], lambda x: x[np.array([1, 0, 1])], values)
     check(lambda x: x[x > 0.3], lambda x: x[x > 0.3], values)
+
+
+@pytest.mark.parametrize("index", [Tensor(1.7), Tensor([1.0, 0.0, 1.0]), (0, Tensor(1.0))])
+def test_float_tensor_indices_are_refused(index):
+    # Tensors hold floats: 1.7 used to become 1, and a 0/1 "mask" picked positions 0 and 1.
+    x = Tensor(distinct(2, 3, 4), requires_grad=True)
+    with pytest.raises(IndexError, match="boolean mask.*integer numpy array"):
+        x[index]
 
 
 def test_repeated_index_gradient_counts_each_use():

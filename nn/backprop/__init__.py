@@ -5,14 +5,20 @@ line is `python -m nn.verify`. The oracle imports numpy and the standard library
 """
 
 from .check import CheckResult, check_backprop
+from .check_conv import ConvCheckResult, check_conv_backprop, check_pool_backprop
 from .equations import Backprop, manual_backprop
-from .report import BackpropReport, verify_backprop
+from .report import BackpropReport
+from .report_conv import ConvBackpropReport, verify_backprop
 
 __all__ = [
     "Backprop",
     "BackpropReport",
     "CheckResult",
+    "ConvBackpropReport",
+    "ConvCheckResult",
     "check_backprop",
+    "check_conv_backprop",
+    "check_pool_backprop",
     "manual_backprop",
     "verify_backprop",
 ]

@@ -95,7 +95,7 @@ def check_backprop(
         calls=len(calls),
     )
     expected = _autograd(net, calls, layout)
-    got, error = _run(backprop, calls, layout, expected, len(net.weights))
+    got, error = _run(backprop, calls, layout, expected, len(net.weights), weights, biases)
     if error is not None:
         lines = diagnosis.error_lines(error, notes)
         return CheckResult(False, diagnosis.not_run(expected), lines, notes, settings, error)
@@ -198,15 +198,23 @@ def _autograd(net: Network, calls, layout: str) -> dict:
     return expected
 
 
-def _run(backprop, calls, layout, expected, layers: int):
+def _run(backprop, calls, layout, expected, layers: int, weights, biases):
     """The learner's entries per call, or (None, error) for an exception or a bad result."""
     got = {name: [] for name in expected}
     for x, y in calls:
         args = (x.T.copy(), y.T.copy()) if layout == "columns" else (x.copy(), y.copy())
+        before = _snapshot(weights, biases)
         try:
             result = backprop(*args)
+        except (SystemExit, KeyboardInterrupt) as exc:
+            # Code that ends the program has not computed a gradient: never a pass.
+            return None, _ended(exc)
         except Exception as exc:
             return None, _exception(exc, args)
+        changed = _changed(before, weights, biases)
+        if changed:
+            _restore(before, weights, biases)
+            return None, {"kind": "modified weights", "message": _modified_words(changed)}
         problem = _result_problem(result, layers, expected)
         if problem:
             return None, {"kind": "return value", "message": problem}
@@ -214,6 +222,53 @@ def _run(backprop, calls, layout, expected, layers: int):
             for i, entry in enumerate(entries):
                 got[f"nabla_{kind}[{i}]"].append(_array(entry))
     return got, None
+
+
+def _snapshot(weights, biases) -> list:
+    """Copies of the arrays backprop is given, to see whether it changes them."""
+    return [np.array(v, dtype=np.float64) for v in (*weights, *biases)]
+
+
+def _changed(before: list, weights, biases) -> list[str]:
+    names = [f"weights[{i}]" for i in range(len(weights))]
+    names += [f"biases[{i}]" for i in range(len(biases))]
+    now = (*weights, *biases)
+    return [
+        name
+        for name, old, new in zip(names, before, now)
+        if np.shape(new) != old.shape or not np.array_equal(np.asarray(new), old, equal_nan=True)
+    ]
+
+
+def _restore(before: list, weights, biases) -> None:
+    """Put the values back, so that the learner's network is as it was given."""
+    for old, array in zip(before, (*weights, *biases)):
+        if isinstance(array, np.ndarray) and array.shape == old.shape and array.flags.writeable:
+            np.copyto(array, old, casting="unsafe")
+
+
+def _modified_words(changed: list[str]) -> str:
+    return (
+        f"backprop changed {', '.join(changed)} in place: backprop must only compute the "
+        "gradients, leaving the weights and biases as they were (network.py updates them "
+        "afterwards, in update_mini_batch: w - (eta/len(mini_batch)) * nw); the gradients "
+        "were not compared, since every call after the change used other weights"
+    )
+
+
+def _ended(exc: BaseException) -> dict:
+    """SystemExit or KeyboardInterrupt inside backprop, as an error that says nothing ran."""
+    what = (
+        f"sys.exit({exc.code!r})" if isinstance(exc, SystemExit) else "KeyboardInterrupt (Ctrl+C)"
+    )
+    frames = traceback.extract_tb(exc.__traceback__)
+    own = [f for f in frames if not f.filename.startswith(_LIBRARY_DIRS + ("<",))]
+    where = f" at {os.path.basename(own[-1].filename)}, line {own[-1].lineno}" if own else ""
+    return {
+        "kind": "ended",
+        "message": f"backprop ended with {what}{where} before returning any gradient, so "
+        "nothing was checked",
+    }
 
 
 def _result_problem(result, layers: int, expected: dict) -> str | None:
@@ -235,8 +290,15 @@ def _result_problem(result, layers: int, expected: dict) -> str | None:
 
 
 def _array(value) -> np.ndarray | None:
+    """A float64 copy (a backprop may reuse its arrays from call to call), or None for what
+    is not an array of real numbers: complex values would lose their imaginary part."""
     try:
-        return np.asarray(value, dtype=np.float64)
+        array = np.array(value, dtype=None if isinstance(value, np.ndarray) else object)
+        if array.dtype == object:
+            array = np.array(array.tolist())
+        if array.dtype.kind not in "biuf":
+            return None
+        return array.astype(np.float64)
     except (TypeError, ValueError):
         return None
 
@@ -259,6 +321,12 @@ def _exception(exc: Exception, args) -> dict:
 
 def _hint(exc: Exception, args) -> str:
     text = str(exc)
+    if isinstance(exc, NameError) and exc.name in ("xrange", "unicode", "raw_input"):
+        return (
+            f"{exc.name} is Python 2: this is Python 2 code. Python 3 runs it with print(...) "
+            "in parentheses and, at the top of the file, import pickle as cPickle and "
+            "xrange = range."
+        )
     if isinstance(exc, ValueError) and re.search(r"shape|broadcast|align|mismatch", text):
         one_d = re.findall(r"\((\d+),\)", text)
         if one_d:

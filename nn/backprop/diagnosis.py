@@ -168,7 +168,12 @@ def _explain(name, got, want, passes, expected, settings) -> tuple[str, str, str
     """(verdict, words, tip, values right) for one entry: the first explanation that fits."""
     kind, layout = name[6], settings["layout"]
     if any(g is None for g in got):
-        return "not an array", "not a numeric array", "", False
+        return (
+            "not an array",
+            "not an array of real numbers (None, text or complex values?)",
+            "",
+            False,
+        )
     if len({g.shape for g in got}) > 1:
         return "wrong shape", "its shape changes from one example to the next", "", False
     if not all(np.isfinite(g).all() for g in got):

@@ -1,18 +1,20 @@
 """Datasets as numpy arrays, rows as examples: MNIST found, downloaded (verified, atomic) or
 taken from the genuine sample shipped here (mnist), and what serves any dataset: one-hot
 labels, mini-batches, Nielsen's list-of-columns format (arrays); his mnist.pkl.gz read with
-a restricted unpickler (nielsen); names for character-level language models (names).
-Knows nothing of models.
+a restricted unpickler (nielsen); his expanded training set of 1-pixel shifts (expand);
+names for character-level language models (names). Knows nothing of models.
 """
 
 from .arrays import from_nielsen, iterate_minibatches, one_hot, to_nielsen
 from .download import DownloadError
+from .expand import expand_mnist
 from .mnist import (
     FILES,
     MIRRORS,
     MNIST,
     SAMPLE_PATH,
     SHA256,
+    SIZES,
     SPLITS,
     SampleDataWarning,
     cache_dir,
@@ -33,11 +35,13 @@ __all__ = [
     "NamesSplit",
     "SAMPLE_PATH",
     "SHA256",
+    "SIZES",
     "SPLITS",
     "DownloadError",
     "SampleDataWarning",
     "cache_dir",
     "download_mnist",
+    "expand_mnist",
     "from_nielsen",
     "iterate_minibatches",
     "load_mnist",

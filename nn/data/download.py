@@ -1,5 +1,9 @@
 """Downloading one file safely: streamed from a list of mirrors with retries, checked against
-its SHA-256, and moved into place atomically, so a failure never leaves a partial file.
+its size and SHA-256, and moved into place atomically, so a failure never leaves a partial file.
+
+A mirror is left at once when it announces or sends more bytes than the file has, or sends
+something else (an HTML page with status 200, say): the error says what arrived. Each try
+has a deadline besides the per-read timeout, so a mirror that drips bytes fails over.
 
 Knows nothing of MNIST: nn/data/mnist.py says which files, from where, with which checksums.
 """
@@ -8,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import time
 from pathlib import Path
@@ -16,7 +21,10 @@ import requests
 import urllib3
 from tqdm.auto import tqdm
 
+from .temporary import remove_stale, temporary_path
+
 RETRY_PAUSE_S = 1.0  # before the second try at a mirror; doubles for each try after that
+GZIP_MAGIC = b"\x1f\x8b"  # the first two bytes of every .gz file
 
 
 class _Failure(Exception):
@@ -44,16 +52,22 @@ def fetch(
     timeout: float,
     retries: int,
     progress: bool,
+    size: int | None = None,
+    deadline: float | None = None,
 ) -> None:
-    """Download name from the first mirror in bases that serves it intact, into folder."""
+    """Download name from the first mirror in bases that serves it intact, into folder.
+
+    size: the file's length in bytes, when known; deadline: seconds for one try at one
+    mirror, checked whenever bytes arrive (so a try ends within deadline + timeout)."""
     attempts = []
+    remove_stale(folder / name, "part")
     for base in bases:
         url = f"{base.rstrip('/')}/{name}"
         for attempt in range(retries + 1):
             if attempt:
                 time.sleep(RETRY_PAUSE_S * 2 ** (attempt - 1))
             try:
-                _save(url, folder / name, sha256, timeout, progress)
+                _save(url, folder / name, sha256, timeout, progress, size, deadline)
                 return
             except _Failure as error:
                 attempts.append((url, str(error)))
@@ -62,11 +76,12 @@ def fetch(
     raise DownloadError(name, attempts)
 
 
-def _save(url: str, target: Path, sha256: str, timeout: float, progress: bool) -> None:
+def _save(url, target: Path, sha256: str, timeout, progress, size, deadline) -> None:
     """Stream url to a temporary file beside target, verify it, then rename it to target."""
     # Named like the target so a leftover is recognisable; opened with open() rather than
     # mkstemp so the final file gets the usual umask permissions, not 0600.
-    temp = target.with_name(f".{target.name}.{os.getpid()}.{time.monotonic_ns()}.part")
+    temp = temporary_path(target, "part")
+    ends = None if deadline is None else time.monotonic() + deadline
     created = answered = False
     try:
         with requests.get(url, stream=True, timeout=timeout) as response:
@@ -76,9 +91,20 @@ def _save(url: str, target: Path, sha256: str, timeout: float, progress: bool) -
             if response.status_code != 200:
                 status = f"HTTP {response.status_code} {response.reason}"
                 raise _Failure(status, retry=response.status_code >= 500)
+            # What arrived is judged by its first bytes before anything else: a page sent
+            # instead of the file is named as such, whatever length it announces.
+            chunks = _chunks(response)
+            first = next(chunks, b"")
+            _check_start(first, target.name, response)
             length = response.headers.get("Content-Length", "")
-            expected = int(length) if length.isdigit() else None
-            digest, size = hashlib.sha256(), 0
+            expected = int(length) if length.isdigit() else size
+            if size is not None and expected != size:
+                raise _Failure(
+                    f"the server announced {expected} bytes"
+                    f"{_kind(response)}; {target.name} has {size}",
+                    retry=False,
+                )
+            digest, received = hashlib.sha256(), 0
             bar = tqdm(
                 total=expected,
                 desc=target.name,
@@ -89,20 +115,29 @@ def _save(url: str, target: Path, sha256: str, timeout: float, progress: bool) -
             )
             with open(temp, "xb") as out, bar:
                 created = True
-                # The bytes as sent: some servers label a .gz "Content-Encoding: gzip", and
-                # decoding it, as requests would, would change the file and its checksum.
-                for chunk in response.raw.stream(1 << 16, decode_content=False):
+                for chunk in itertools.chain([first], chunks):
+                    received += len(chunk)
+                    if size is not None and received > size:
+                        raise _Failure(
+                            f"sent more than the {size} bytes of {target.name}: cut off",
+                            retry=False,
+                        )
                     out.write(chunk)
                     digest.update(chunk)
-                    size += len(chunk)
                     bar.update(len(chunk))
-                if expected is not None and size != expected:
+                    if ends is not None and time.monotonic() > ends:
+                        raise _Failure(
+                            f"not done within the deadline of {deadline:g} s: {received} of "
+                            f"{expected if expected is not None else '?'} bytes arrived",
+                            retry=False,
+                        )
+                if expected is not None and received != expected:
                     raise _Failure(
-                        f"connection closed after {size} of {expected} bytes", retry=True
+                        f"connection closed after {received} of {expected} bytes", retry=True
                     )
                 if digest.hexdigest() != sha256:
                     raise _Failure(
-                        f"SHA-256 mismatch: got {digest.hexdigest()} ({size} bytes), "
+                        f"SHA-256 mismatch: got {digest.hexdigest()} ({received} bytes), "
                         f"expected {sha256}",
                         retry=False,
                     )
@@ -118,6 +153,33 @@ def _save(url: str, target: Path, sha256: str, timeout: float, progress: bool) -
         if created:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)
+
+
+def _chunks(response):
+    """The bytes as sent, each chunk as soon as it arrives (read1), so that the deadline is
+    checked while a server drips. Not decoded: some servers label a .gz "Content-Encoding:
+    gzip", and decoding it, as requests would, would change the file and its checksum."""
+    raw = response.raw
+    if not hasattr(raw, "read1"):  # urllib3 1.x
+        yield from raw.stream(1 << 16, decode_content=False)
+        return
+    while chunk := raw.read1(1 << 16, decode_content=False):
+        yield chunk
+
+
+def _check_start(chunk: bytes, name: str, response) -> None:
+    """Refuse at the first bytes what cannot be the file: a page instead of a .gz."""
+    html = response.headers.get("Content-Type", "").startswith("text/html")
+    if html or (name.endswith(".gz") and not chunk.startswith(GZIP_MAGIC[: len(chunk)])):
+        raise _Failure(
+            f"sent something else than {name}{_kind(response)}, starting {chunk[:60]!r}",
+            retry=False,
+        )
+
+
+def _kind(response) -> str:
+    kind = response.headers.get("Content-Type")
+    return f" (Content-Type {kind})" if kind else ""
 
 
 def _innermost(error: BaseException) -> str:

@@ -37,6 +37,13 @@ SHA256 = {
     "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
     "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
 }
+# Their sizes in bytes, measured on the genuine files: a mirror sending more is cut off.
+SIZES = {
+    "train-images-idx3-ubyte.gz": 9_912_422,
+    "train-labels-idx1-ubyte.gz": 28_881,
+    "t10k-images-idx3-ubyte.gz": 1_648_877,
+    "t10k-labels-idx1-ubyte.gz": 4_542,
+}
 # Well-known public copies of those files, tried in order: the original host, last, now
 # often refuses automated downloads.
 MIRRORS = [
@@ -187,6 +194,7 @@ def load_mnist(
     timeout: float = 30.0,
     retries: int = 2,
     progress: bool = True,
+    deadline: float | None = 600.0,
 ) -> MNIST:
     """MNIST from the first folder holding the four IDX files (.gz or raw), else downloaded.
 
@@ -195,7 +203,8 @@ def load_mnist(
     images; split="nielsen" moves the last 1/6 of the training images to validation, as
     Nielsen's mnist.pkl.gz does (50,000 / 10,000 / 10,000). When the files are neither found
     nor downloadable, returns load_sample() with a SampleDataWarning, or raises when
-    fallback=False. Files that are found but corrupt always raise ValueError.
+    fallback=False. Files that are found but corrupt always raise ValueError. timeout and
+    deadline are download_mnist's.
     """
     dtype = _checked(split, dtype)
     folders = [Path(data_dir).expanduser()] if data_dir is not None else []
@@ -215,7 +224,14 @@ def load_mnist(
     else:
         target = folders[0] if data_dir is not None else cache_dir()
         try:
-            download_mnist(target, mirrors, timeout=timeout, retries=retries, progress=progress)
+            download_mnist(
+                target,
+                mirrors,
+                timeout=timeout,
+                retries=retries,
+                progress=progress,
+                deadline=deadline,
+            )
         except (DownloadError, OSError) as error:
             if not fallback:
                 raise
@@ -248,22 +264,29 @@ def download_mnist(
     timeout: float = 30.0,
     retries: int = 2,
     progress: bool = True,
+    deadline: float | None = 600.0,
 ) -> Path:
     """Fetch the .gz files that directory (default cache_dir()) lacks; return the folder.
 
     Each file is tried at each mirror in turn: up to 1 + retries times when a transfer breaks
     off (a stall, a cut connection) or the server answers HTTP 5xx; once when the mirror cannot
     be reached or gives no answer, answers 4xx or sends a wrong file. timeout is the seconds
-    to wait for a connection or for the next bytes. A file is checked against SHA256
-    and then moved into place atomically; a failure leaves nothing behind and raises
+    to wait for a connection or for the next bytes; deadline the seconds one try at one mirror
+    may take in all (None: no limit), so that a mirror dripping bytes fails over to the next.
+    A mirror announcing or sending more than SIZES says, or something else than a .gz (an
+    HTML page), is left at once. A file is checked against SHA256 and then moved into place
+    atomically; a failure leaves nothing behind and raises
     DownloadError naming the file, every URL tried and what went wrong.
     """
     folder = cache_dir() if directory is None else Path(directory).expanduser()
     bases = MIRRORS if mirrors is None else [mirrors] if isinstance(mirrors, str) else list(mirrors)
     if retries < 0:
         raise ValueError(f"retries must be 0 or more, got {retries}")
+    if deadline is not None and not deadline > 0:
+        raise ValueError(f"deadline must be a positive number of seconds or None, got {deadline}")
     folder.mkdir(parents=True, exist_ok=True)
     for name in FILES.values():
         if not (folder / name).is_file() and not (folder / f"{name}.gz").is_file():
-            fetch(f"{name}.gz", SHA256[f"{name}.gz"], folder, bases, timeout, retries, progress)
+            gz = f"{name}.gz"
+            fetch(gz, SHA256[gz], folder, bases, timeout, retries, progress, SIZES[gz], deadline)
     return folder

@@ -3,15 +3,27 @@ the fused ops under them. Imports autodiff only; never the tools (verification, 
 training, drawing, web) around it.
 """
 
-from .activations import Activation, ReLU, Sigmoid, Tanh
+from .activations import Activation, ReLU, Sigmoid, Softmax, Tanh
 from .containers import Flatten, Sequential
+from .conv import Conv, Conv2d, ConvTranspose, ConvWeightGrad, conv2d
+from .dropout import Dropout, dropout
 from .embedding import Embedding
-from .functional import Affine, activation_function, affine, relu, sigmoid, softmax, tanh
+from .functional import (
+    Affine,
+    activation_function,
+    affine,
+    log_softmax,
+    relu,
+    sigmoid,
+    softmax,
+    tanh,
+)
 from .grouping import FlattenConsecutive
 from .linear import INITIALIZERS, Linear
 from .mlp import MLP
 from .module import Module, Parameter
 from .normalization import BatchNorm1d, LayerNorm, Normalize, normalize
+from .pooling import MaxPool, MaxPool2d, MaxUnpool, max_pool2d
 
 __all__ = [
     "INITIALIZERS",
@@ -19,20 +31,33 @@ __all__ = [
     "Activation",
     "Affine",
     "BatchNorm1d",
+    "Conv",
+    "Conv2d",
+    "ConvTranspose",
+    "ConvWeightGrad",
+    "Dropout",
     "Embedding",
     "Flatten",
     "FlattenConsecutive",
     "LayerNorm",
     "Linear",
+    "MaxPool",
+    "MaxPool2d",
+    "MaxUnpool",
     "Module",
     "Normalize",
     "Parameter",
     "ReLU",
     "Sequential",
     "Sigmoid",
+    "Softmax",
     "Tanh",
     "activation_function",
     "affine",
+    "conv2d",
+    "dropout",
+    "log_softmax",
+    "max_pool2d",
     "normalize",
     "relu",
     "sigmoid",

@@ -1,10 +1,11 @@
-"""Activation functions as modules, for networks built from layers: Sigmoid(), Tanh(), ReLU()."""
+"""Activation functions as modules, for networks built from layers: Sigmoid(), Tanh(), ReLU(),
+Softmax(axis=-1)."""
 
 from __future__ import annotations
 
 from autodiff import Tensor
 
-from .functional import activation_function
+from .functional import activation_function, softmax
 from .module import Module
 
 
@@ -27,3 +28,16 @@ class Tanh(Activation):
 
 class ReLU(Activation):
     function_name = "relu"
+
+
+class Softmax(Module):
+    """exp(x) / sum(exp(x), axis): each row a probability distribution (axis -1 by default)."""
+
+    def __init__(self, axis: int = -1):
+        self.axis = axis
+
+    def forward(self, x) -> Tensor:
+        return softmax(x, self.axis)
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"

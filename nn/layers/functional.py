@@ -55,6 +55,11 @@ def softmax(x, axis: int = -1) -> Tensor:
     return _tensor(x).softmax(axis)
 
 
+def log_softmax(x, axis: int = -1) -> Tensor:
+    """x - logsumexp(x, axis): the log of softmax, computed stably as one op."""
+    return _tensor(x).log_softmax(axis)
+
+
 def identity(x) -> Tensor:
     return _tensor(x)
 

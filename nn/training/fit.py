@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from autodiff import no_grad
 
 from ..data import iterate_minibatches, one_hot
+from ..data.temporary import temporary_path
 from ..layers import MLP, Module
 from ..losses import cross_entropy
 from .serialization import nielsen_cost, save, write_atomically
@@ -65,6 +66,7 @@ def targets_for(loss: Callable, model: Module, x, y) -> np.ndarray:
 @no_grad()
 def evaluate(model: Module, loss: Callable, x, y, batch_size: int = 1000) -> tuple[float, float]:
     """(mean cost, accuracy) of model on (x, y), without recording a graph."""
+    _check_examples("evaluate", x, y)
     labels, y = labels_of(y), targets_for(loss, model, x, y)
     total_cost, correct = 0.0, 0
     for start in range(0, len(x), batch_size):
@@ -73,6 +75,36 @@ def evaluate(model: Module, loss: Callable, x, y, batch_size: int = 1000) -> tup
         total_cost += loss(output, y[start:stop]).item() * len(output)
         correct += int((output.data.argmax(axis=1) == labels[start:stop]).sum())
     return total_cost / len(x), correct / len(x)
+
+
+def _check_examples(what: str, x, y) -> None:
+    """Refuse data with no examples (a cost of 0/0) or complex values (no gradient here)."""
+    if np.iscomplexobj(x) or np.iscomplexobj(y):
+        raise ValueError(
+            f"{what}: expected real numbers, got complex values ({np.asarray(x).dtype} x, "
+            f"{np.asarray(y).dtype} y)"
+        )
+    if len(x) == 0 or len(y) == 0:
+        raise ValueError(
+            f"{what}: no examples (x has shape {np.shape(x)}, y has shape {np.shape(y)}); "
+            "expected at least one row"
+        )
+
+
+def _check_writable(checkpoint) -> Path:
+    """The checkpoint path, after proving that a file can be written beside it."""
+    path = Path(checkpoint)
+    if path.is_dir():
+        raise IsADirectoryError(f"checkpoint={str(checkpoint)!r} is a folder; expected a file path")
+    probe = temporary_path(path, "tmp")
+    try:
+        probe.open("xb").close()
+        probe.unlink()
+    except OSError as error:
+        raise type(error)(
+            error.errno, f"checkpoint={str(checkpoint)!r} cannot be written: {error.strerror}"
+        ) from None
+    return path
 
 
 class _StopOnInterrupt:
@@ -115,9 +147,15 @@ def fit(
     atomically to checkpoint in Nielsen's format when given (MLPs only).
     """
     x, y = train
+    _check_examples("fit: train", x, y)
+    if evaluation is not None:
+        _check_examples("fit: evaluation", *evaluation)
     y = targets_for(loss, model, x, y)
     if checkpoint is not None and not isinstance(model, MLP):
         raise TypeError("checkpoint= saves MLPs in Nielsen's format; this model is not an MLP")
+    if checkpoint is not None:
+        # Before the first epoch, not after an hour of training.
+        _check_writable(checkpoint)
     rng = np.random.default_rng(seed)
     history = History()
     with _StopOnInterrupt() as interrupt:

@@ -1,10 +1,17 @@
 """The draw-a-digit page's server: the static files in nn/web/static and one network's JSON,
 over the standard library's http.server. What to serve is decided by `python -m nn.serve`.
+
+Hardened for a machine where other sites run in the browser: requests whose Host is not a
+loopback name or an IP address are refused (DNS rebinding), every answer carries the
+security headers, a deep listen backlog and a per-connection timeout keep many or slow
+clients from refusing or holding anyone, and a bad path is a 4xx answer, never a traceback.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -30,15 +37,56 @@ HEADERS = {
     # A restart may serve another network under the same name.
     "Cache-Control": "no-store",
 }
+MAX_URL = 2048  # characters; a longer request target is answered 414
+CONNECTION_TIMEOUT_S = 10.0  # a socket that sends nothing for this long is closed
+LOOPBACK_NAMES = ("localhost", "localhost.")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether host (a name or an address) means this machine only."""
+    if host.lower() in LOOPBACK_NAMES or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def host_allowed(header: str | None) -> bool:
+    """The Host header of a request the page may answer: a loopback name, or an IP address.
+
+    A DNS-rebinding page reaches this server under its own domain name, so a name other than
+    localhost is refused; an address literal cannot be rebound. No header (HTTP/1.0) is fine.
+    """
+    if header is None:
+        return True
+    match = re.fullmatch(r"(\[[0-9a-fA-F:.]+\]|[^:\[\]]+)(:\d{1,5})?", header.strip())
+    if match is None:
+        return False
+    host = match.group(1)
+    if is_loopback(host):
+        return True
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 class PageServer(ThreadingHTTPServer):
     """Answers GET and HEAD for the files in WEB_ROOT, and for the model at MODEL_PATH."""
 
     daemon_threads = True
+    request_queue_size = 256  # the listen backlog: many clients at once wait, not refused
 
-    def __init__(self, address: tuple[str, int], model_json: bytes, quiet: bool = False):
-        self.model_json, self.quiet = model_json, quiet
+    def __init__(
+        self,
+        address: tuple[str, int],
+        model_json: bytes,
+        quiet: bool = False,
+        timeout: float = CONNECTION_TIMEOUT_S,
+    ):
+        self.model_json, self.quiet, self.connection_timeout = model_json, quiet, timeout
         super().__init__(address, PageHandler)
 
     @property
@@ -48,6 +96,8 @@ class PageServer(ThreadingHTTPServer):
 
     def lookup(self, url: str) -> tuple[HTTPStatus, bytes, str]:
         """(status, body, content type) for a request's URL; files outside WEB_ROOT are 403."""
+        if len(url) > MAX_URL:
+            return HTTPStatus.REQUEST_URI_TOO_LONG, b"", ""
         path = unquote(urlsplit(url).path)
         if path == MODEL_PATH:
             return HTTPStatus.OK, self.model_json, CONTENT_TYPES[".json"]
@@ -60,13 +110,25 @@ class PageServer(ThreadingHTTPServer):
             file = WEB_ROOT / "index.html"
         if not file.is_relative_to(WEB_ROOT):
             return HTTPStatus.FORBIDDEN, b"", ""
-        if not file.is_file():
+        try:
+            # A name too long for the file system raises instead of answering False.
+            return HTTPStatus.OK, file.read_bytes(), CONTENT_TYPES.get(file.suffix, "text/plain")
+        except OSError:
             return HTTPStatus.NOT_FOUND, b"", ""
-        return HTTPStatus.OK, file.read_bytes(), CONTENT_TYPES.get(file.suffix, "text/plain")
 
 
 class PageHandler(BaseHTTPRequestHandler):
     server: PageServer
+
+    def setup(self) -> None:
+        self.timeout = self.server.connection_timeout  # read by StreamRequestHandler.setup
+        super().setup()
+
+    def end_headers(self) -> None:
+        # Here rather than in respond(), so that error pages carry them too.
+        for name, value in HEADERS.items():
+            self.send_header(name, value)
+        super().end_headers()
 
     def do_GET(self) -> None:
         self.respond(send_body=True)
@@ -75,6 +137,9 @@ class PageHandler(BaseHTTPRequestHandler):
         self.respond(send_body=False)
 
     def respond(self, send_body: bool) -> None:
+        if not host_allowed(self.headers.get("Host")):
+            self.send_error(HTTPStatus.MISDIRECTED_REQUEST, "This server answers localhost only")
+            return
         status, body, content_type = self.server.lookup(self.path)
         if status != HTTPStatus.OK:
             self.send_error(status)
@@ -82,8 +147,6 @@ class PageHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
-        for name, value in HEADERS.items():
-            self.send_header(name, value)
         self.end_headers()
         if send_body:
             self.wfile.write(body)

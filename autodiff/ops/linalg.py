@@ -1,0 +1,103 @@
+"""Linear algebra ops: matmul (numpy's rules for 1-D, 2-D and batched operands) and einsum.
+
+dot, vdot, inner, outer, tensordot, trace and norms are built from these in linalg.py.
+"""
+
+from __future__ import annotations
+
+import string
+
+import numpy as np
+
+from ..function import Op
+
+
+def _swap_last(a):
+    return a.swapaxes(-1, -2)
+
+
+class MatMul(Op):
+    """z = x @ y (numpy rules: 1-D, 2-D, batched);  dx = g @ y^T, dy = x^T @ g"""
+
+    def forward(self, x, y):
+        return x @ y
+
+    def backward(self, grad_out, x, y, z):
+        if x.ndim == 1 and y.ndim == 1:
+            return grad_out * y, grad_out * x
+        # A 1-D operand acts as a row (left) or a column (right); give g that axis back.
+        x_is_vector, y_is_vector = x.ndim == 1, y.ndim == 1
+        if x_is_vector:
+            grad_out = grad_out.reshape(grad_out.shape[:-1] + (1, grad_out.shape[-1]))
+            x = x.reshape((1, -1))
+        if y_is_vector:
+            grad_out = grad_out.reshape(grad_out.shape + (1,))
+            y = y.reshape((-1, 1))
+        dx = grad_out @ _swap_last(y) if self.needs_input_grad[0] else None
+        dy = _swap_last(x) @ grad_out if self.needs_input_grad[1] else None
+        if y_is_vector and dy is not None:
+            dy = dy.reshape(dy.shape[:-1])
+        return dx, dy
+
+
+class Einsum(Op):
+    """z = einsum(subscripts, *xs);  dx_i = einsum of g and the other operands -> x_i's letters
+
+    `subscripts` is one letter string per operand and `output`, explicit, without '...'.
+    """
+
+    def __init__(self, subscripts: tuple[str, ...], output: str, optimize=False):
+        self.subscripts, self.output, self.optimize = subscripts, output, optimize
+
+    def forward(self, *xs):
+        spec = ",".join(self.subscripts) + "->" + self.output
+        return np.einsum(spec, *xs, optimize=self.optimize)
+
+    def backward(self, grad_out, *xs_and_z):
+        xs = xs_and_z[:-1]
+        return tuple(
+            self._vjp(i, grad_out, xs) if needed else None
+            for i, needed in enumerate(self.needs_input_grad)
+        )
+
+    def _vjp(self, i: int, grad_out, xs):
+        """The product is linear in x_i: contract g with every other operand."""
+        target, x = self.subscripts[i], xs[i]
+        others = [s for j, s in enumerate(self.subscripts) if j != i]
+        present = set(self.output).union(*others)
+        unused = iter(c for c in string.ascii_letters if c not in present | set(target))
+        subscripts = [self.output] + others
+        operands = [grad_out] + [xs[j] for j in range(len(xs)) if j != i]
+        letters, seen = [], set()
+        for letter, size in zip(target, x.shape):
+            if letter in seen:
+                # A repeated letter (a diagonal, as in 'ii'): g lands on the diagonal only,
+                # which an identity matrix tying a fresh letter to the first one arranges.
+                fresh = next(unused)
+                subscripts.append(letter + fresh)
+                operands.append(np.eye(size, dtype=x.dtype))
+                letters.append(fresh)
+                continue
+            seen.add(letter)
+            letters.append(letter)
+            if letter not in present:  # summed within x_i alone: every entry gets g
+                subscripts.append(letter)
+                operands.append(np.ones(size, dtype=x.dtype))
+        spec = ",".join(subscripts) + "->" + "".join(letters)
+        return np.einsum(spec, *operands, optimize=self.optimize)
+
+
+class SpectralNorm(Op):
+    """z = largest singular value of x (over its last two axes);  dx = g * u v^T, with u, v
+    the singular vectors of that value. First order only."""
+
+    def forward(self, x):
+        return np.linalg.norm(x, 2, axis=(-2, -1))
+
+    def backward(self, grad_out, x, z):
+        if not isinstance(x, np.ndarray):
+            # u and v depend on x too; their derivatives (second order) are not implemented.
+            raise NotImplementedError("second derivatives of norm(ord=2) are not implemented")
+        u, _, vt = np.linalg.svd(x)
+        top = u[..., :, :1] * vt[..., :1, :]
+        return (np.expand_dims(grad_out, (-2, -1)) * top,)

@@ -1,0 +1,213 @@
+"""Convolution (PyTorch's: a cross-correlation, kernels not flipped) as engine ops, and Conv2d.
+
+Images are NCHW: x (batch, in_channels, height, width); weights (out_channels, in_channels,
+kh, kw); biases (out_channels,). With x padded by p zeros on each side and stride s,
+    y[n, o, i, j] = b[o] + sum_{c, u, v} w[o, c, u, v] x[n, c, s i + u, s j + v].
+Three ops close under differentiation: Conv (y from x and w), ConvTranspose (its gradient
+with respect to x) and ConvWeightGrad (with respect to w); each one's backward applies the
+others, so gradients of any order are recorded when the rules run on Tensors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from autodiff import Op, Tensor, apply
+from autodiff.tensor import lift
+
+from .linear import INITIALIZERS
+from .module import Module, Parameter
+
+
+def pair(value, name: str) -> tuple[int, int]:
+    """An int or a pair of ints as a pair: kernel_size=5 means (5, 5)."""
+    items = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(items) != 2 or not all(isinstance(v, (int, np.integer)) for v in items):
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    return int(items[0]), int(items[1])
+
+
+def output_size(size: tuple, kernel: tuple, stride: tuple, padding: tuple) -> tuple[int, int]:
+    """floor((size + 2 padding - kernel) / stride) + 1 along height and width."""
+    return tuple((n + 2 * p - k) // s + 1 for n, k, s, p in zip(size, kernel, stride, padding))
+
+
+def _windows(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple) -> np.ndarray:
+    """A view (batch, C, out_h, out_w, kh, kw) of every window of the zero-padded x."""
+    if any(padding):
+        (ph, pw) = padding
+        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    windows = sliding_window_view(x, kernel, axis=(2, 3))
+    return windows[:, :, :: stride[0], :: stride[1]]
+
+
+def _columns(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple) -> np.ndarray:
+    """im2col: (batch, C * kh * kw, out_h * out_w), a column per window (a fresh array).
+
+    This layout makes the product with the weights (O, C * kh * kw) come out NCHW directly,
+    and its copy reads x along rows (measured 2-3x faster than one row per window).
+    """
+    windows = _windows(x, kernel, stride, padding)
+    n, c, oh, ow, kh, kw = windows.shape
+    return windows.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, oh * ow)
+
+
+class Conv(Op):
+    """y = x (*) w + b (correlation);  dx = ConvTranspose(g, w), dw = ConvWeightGrad(x, g),
+    db = g summed over batch, height and width"""
+
+    def __init__(self, stride: tuple, padding: tuple):
+        self.stride, self.padding = stride, padding
+
+    def forward(self, x, weight, bias=None):
+        out_channels = weight.shape[0]
+        columns = _columns(x, weight.shape[2:], self.stride, self.padding)
+        oh, ow = output_size(x.shape[2:], weight.shape[2:], self.stride, self.padding)
+        # (O, K) @ (N, K, L): one matrix product per example, straight into (N, O, L).
+        y = weight.reshape(out_channels, -1) @ columns
+        if bias is not None:
+            y += bias.reshape(-1, 1)
+        # Kept for the weight gradient, which needs the same columns; freed with the graph.
+        self.columns = columns
+        return y.reshape(x.shape[0], out_channels, oh, ow)
+
+    def backward(self, grad_out, x, weight, *bias_and_y):
+        need = self.needs_input_grad
+        dx = dw = db = None
+        if need[0]:
+            dx = apply(ConvTranspose(self.stride, self.padding, x.shape[2:]), grad_out, weight)
+        if need[1]:
+            kernel = weight.shape[2:]
+            dw = apply(ConvWeightGrad(self.stride, self.padding, kernel, self.columns), x, grad_out)
+        if len(bias_and_y) == 2 and need[2]:
+            db = grad_out.sum(axis=(0, 2, 3))
+        return (dx, dw) if len(bias_and_y) == 1 else (dx, dw, db)
+
+
+class ConvTranspose(Op):
+    """dx = the adjoint of x -> x (*) w applied to g: each g[n, o, i, j] w[o] added back to the
+    window it came from;  d(g) = Conv(h, w), d(w) = ConvWeightGrad(h, g)"""
+
+    def __init__(self, stride: tuple, padding: tuple, input_size: tuple):
+        self.stride, self.padding, self.input_size = stride, padding, tuple(input_size)
+
+    def forward(self, grad, weight):
+        n, out_channels, oh, ow = grad.shape
+        _, in_channels, kh, kw = weight.shape
+        (sh, sw), (ph, pw) = self.stride, self.padding
+        height, width = self.input_size
+        # (K, O) @ (N, O, L): every window's share of the input gradient, (N, K, L).
+        columns = weight.reshape(out_channels, -1).T @ grad.reshape(n, out_channels, oh * ow)
+        columns = columns.reshape(n, in_channels, kh, kw, oh, ow)
+        padded = np.zeros((n, in_channels, height + 2 * ph, width + 2 * pw), dtype=columns.dtype)
+        # col2im: one strided add per kernel position, each over the whole batch.
+        for u in range(kh):
+            for v in range(kw):
+                rows = slice(u, u + sh * (oh - 1) + 1, sh)
+                cols = slice(v, v + sw * (ow - 1) + 1, sw)
+                padded[:, :, rows, cols] += columns[:, :, u, v]
+        return padded[:, :, ph : ph + height, pw : pw + width]
+
+    def backward(self, grad_out, grad, weight, dx):
+        need = self.needs_input_grad
+        d_grad = apply(Conv(self.stride, self.padding), grad_out, weight) if need[0] else None
+        d_weight = None
+        if need[1]:
+            kernel = weight.shape[2:]
+            d_weight = apply(ConvWeightGrad(self.stride, self.padding, kernel), grad_out, grad)
+        return d_grad, d_weight
+
+
+class ConvWeightGrad(Op):
+    """dw[o, c, u, v] = sum_{n, i, j} g[n, o, i, j] x[n, c, s i + u, s j + v];
+    d(x) = ConvTranspose(g, h), d(g) = Conv(x, h)"""
+
+    def __init__(self, stride: tuple, padding: tuple, kernel_size: tuple, columns=None):
+        self.stride, self.padding, self.kernel_size = stride, padding, tuple(kernel_size)
+        self.columns = columns  # x's im2col when the forward Conv already made it
+
+    def forward(self, x, grad):
+        n, out_channels = grad.shape[:2]
+        columns = self.columns
+        if columns is None:
+            columns = _columns(x, self.kernel_size, self.stride, self.padding)
+        self.columns = None  # not kept: only the forward's copy is shared
+        # sum over n of (O, L) @ (L, K); the transposed view goes to BLAS as is, no copy.
+        products = grad.reshape(n, out_channels, -1) @ columns.transpose(0, 2, 1)
+        return products.sum(axis=0).reshape((out_channels, x.shape[1]) + self.kernel_size)
+
+    def backward(self, grad_out, x, grad, dw):
+        need = self.needs_input_grad
+        d_x = None
+        if need[0]:
+            d_x = apply(ConvTranspose(self.stride, self.padding, x.shape[2:]), grad, grad_out)
+        d_grad = apply(Conv(self.stride, self.padding), x, grad_out) if need[1] else None
+        return d_x, d_grad
+
+
+def conv2d(x, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0) -> Tensor:
+    """The correlation of x (N, C, H, W) with weight (O, C, kh, kw), plus bias (O,), as one op."""
+    x = lift(x, weight)
+    stride, padding = pair(stride, "stride"), pair(padding, "padding")
+    _check_conv_input(x.shape, weight.shape, stride, padding)
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return apply(Conv(stride, padding), *inputs)
+
+
+def _check_conv_input(shape: tuple, weight_shape: tuple, stride: tuple, padding: tuple) -> None:
+    out_channels, in_channels, kh, kw = weight_shape
+    expected = f"(batch, {in_channels}, height, width)"
+    if len(shape) != 4 or shape[1] != in_channels:
+        hint = ""
+        if len(shape) == 2 and in_channels == 1 and int(np.sqrt(shape[1])) ** 2 == shape[1]:
+            side = int(np.sqrt(shape[1]))
+            hint = f"; rows of pixels reshape with x.reshape(-1, 1, {side}, {side})"
+        raise ValueError(f"conv2d expects input of shape {expected} (NCHW), got {shape}{hint}")
+    if any(size + 2 * p < k for size, p, k in zip(shape[2:], padding, (kh, kw))):
+        raise ValueError(
+            f"conv2d: a {kh}x{kw} kernel does not fit an image of size {shape[2:]} padded "
+            f"by {padding}"
+        )
+
+
+class Conv2d(Module):
+    """y = conv2d(x, weight, bias, stride, padding), PyTorch's Conv2d on NCHW images.
+
+    weight (out_channels, in_channels, kh, kw), bias (out_channels,); stride, padding and
+    kernel_size are stored as pairs. `init` names an nn.layers.linear initialiser, applied
+    with fan-in in_channels * kh * kw ("nielsen": weights N(0, 1/sqrt(fan_in)), biases N(0, 1)).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        bias: bool = True,
+        init: str = "nielsen",
+        seed: int | np.random.Generator | None = None,
+        dtype=np.float64,
+    ):
+        if init not in INITIALIZERS:
+            raise ValueError(f"unknown init {init!r}: expected one of {sorted(INITIALIZERS)}")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size = pair(kernel_size, "kernel_size")
+        self.stride, self.padding = pair(stride, "stride"), pair(padding, "padding")
+        fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
+        rng = np.random.default_rng(seed)
+        weight, b = INITIALIZERS[init](rng, fan_in, self.out_channels)
+        shape = (self.out_channels, self.in_channels) + self.kernel_size
+        self.weight = Parameter(np.ascontiguousarray(weight.reshape(shape), dtype=dtype))
+        self.bias = Parameter(np.asarray(b, dtype=dtype)) if bias else None
+
+    def forward(self, x) -> Tensor:
+        return conv2d(x, self.weight, self.bias, self.stride, self.padding)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding}"
+        )
