@@ -29,7 +29,7 @@ browser:
 $(BIN)/activate-stamp: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]' --config-settings editable_mode=compat
+	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
 setup: system $(BIN)/activate-stamp

@@ -1,7 +1,7 @@
 """Checking backpropagation: the engine against BP1-BP4, then a learner's buggy backprops.
 
     python examples/verify_backprop.py                  # everything
-    python examples/verify_backprop.py --bug transposed # one planted bug
+    python examples/verify_backprop.py --bug transposed # one planted bug (--help lists them)
     python -m nn.verify network.py:Network --sizes 2,3,2  # the same check on your own file
 
 Part 1: nn.verify_backprop on a deep sigmoid MLP; every layer agrees three ways, and the
@@ -95,18 +95,29 @@ def rows_backprop(weights, biases, average=True):
     return backprop
 
 
-BUGS = [
-    "1-D vectors",
-    "transposed nabla_w",
-    "missing sigma' in BP1",
-    "sigma instead of sigma' in BP2",
-    "sum instead of mean over the batch",
-    "swapped layer index",
-    "exception in backprop",
-]
+# Short names for --bug, and the mistake each plants.
+BUGS = {
+    "1d-vectors": "1-D vectors",
+    "transposed": "transposed nabla_w",
+    "no-sigma-prime": "missing sigma' in BP1",
+    "sigma-in-bp2": "sigma instead of sigma' in BP2",
+    "sum-not-mean": "sum instead of mean over the batch",
+    "swapped-index": "swapped layer index",
+    "exception": "exception in backprop",
+}
+
+
+def bug_name(text: str) -> str:
+    """The short name for text: a short name, or the full description of a planted bug."""
+    by_description = {description: name for name, description in BUGS.items()}
+    name = by_description.get(text, text)
+    if name not in BUGS:
+        raise argparse.ArgumentTypeError(f"unknown bug {text!r}: choose one of {', '.join(BUGS)}")
+    return name
 
 
 def check(bug: str, sizes=(2, 3, 3, 2), seed=1) -> nn.CheckResult:
+    """check_backprop on network.py's backprop with the planted bug (a full description)."""
     rng = np.random.default_rng(seed)
     if bug == "sum instead of mean over the batch":
         net = Network(sizes)
@@ -119,16 +130,22 @@ def check(bug: str, sizes=(2, 3, 3, 2), seed=1) -> nn.CheckResult:
     return nn.check_backprop(net.backprop, net.weights, net.biases, x, y)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bug", choices=BUGS, help="show only this planted bug")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--bug",
+        type=bug_name,
+        metavar="NAME",
+        help="show only this planted bug: "
+        + "; ".join(f"{name} ({description})" for name, description in BUGS.items()),
+    )
+    args = parser.parse_args(argv)
     if args.bug is None:
         rng = np.random.default_rng(0)
         model = nn.MLP([10, 8, 8, 8, 8, 2], seed=0)
         x, y = rng.random((20, 10)), rng.random((20, 2))
         print(nn.verify_backprop(model, x, y, loss=nn.mse_loss, samples=5))
-    for bug in [args.bug] if args.bug else BUGS:
+    for bug in [BUGS[args.bug]] if args.bug else BUGS.values():
         print(f"\n===== planted bug: {bug} =====\n")
         print(check(bug))
 

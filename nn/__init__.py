@@ -57,6 +57,7 @@ from .layers import (
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .optim import SGD, Adam, AdamW, LRSchedule, clip_grad_norm, piecewise_constant
 from .training import History, evaluate, fit, load, plot_history, save
+from .web.inline import draw_digit
 
 __all__ = [
     "History",
@@ -95,6 +96,7 @@ __all__ = [
     "cross_entropy",
     "data",
     "draw_conv_graph",
+    "draw_digit",
     "draw_feature_maps",
     "draw_filters",
     "draw_model_graph",

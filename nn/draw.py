@@ -128,13 +128,14 @@ def draw_network(
                 shape="plaintext",
                 fontsize="11",
             )
+            labels = {j: _neuron_label(model, show, l, j) for j in neurons if j is not None}
+            style = _neuron_style(l, shown, labels.values())
             for j in neurons:
                 if j is None:
                     more = model.sizes[l - 1] - len(neurons) + 1
                     column.node(_node_id(l, j), f"...\\n{more} more", shape="plaintext")
                 else:
-                    label = _neuron_label(model, show, l, j)
-                    column.node(_node_id(l, j), label, **_neuron_style(l, shown))
+                    column.node(_node_id(l, j), labels[j], **style)
             ids = [f"title{l}"] + [_node_id(l, j) for j in neurons]
             for above, below in zip(ids, ids[1:]):
                 column.edge(above, below, style="invis")
@@ -184,18 +185,26 @@ def _neuron_label(model: MLP, show: str, l: int, j: int) -> str:
     )
 
 
-def _neuron_style(l: int, shown: list) -> dict:
+def _neuron_style(l: int, shown: list, labels) -> dict:
     kind = "input" if l == 1 else "output" if l == len(shown) else "intermediate"
-    # One size per layer, large enough for the widest label, so columns line up.
-    size = "0.75" if l == 1 else "1.1"
     return {
         "shape": "circle",
         "style": "filled",
         "fillcolor": COLOURS[kind],
-        "width": size,
-        "fixedsize": "true",
+        # One size per layer so columns line up: a diameter estimated from the widest label
+        # at fontsize 9. It is a minimum (fixedsize false), so a label that is wider than
+        # estimated grows its circle instead of overflowing it.
+        "width": f"{max(_diameter(label) for label in labels):.2f}",
         "fontsize": "9",
     }
+
+
+def _diameter(label: str) -> float:
+    """Inches of circle that hold label at fontsize 9 (about what Graphviz computes)."""
+    lines = label.split("\\n")
+    # Fitted to the diameters dot gives labels of 3 to 20 characters on 1 and 3 lines.
+    chars = max(map(len, lines))
+    return max(0.5, 0.093 * chars + 0.35 if len(lines) > 1 else 0.085 * chars + 0.1)
 
 
 def _layer_title(l: int, layers: int, size: int) -> str:

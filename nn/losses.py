@@ -6,10 +6,12 @@ Targets are constants: they receive no gradient.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from autodiff import Op, Tensor, apply
-from autodiff.ops import Sigmoid
+from autodiff.ops import Sigmoid, Softmax
 
 
 def _batch_size(a) -> int:
@@ -111,11 +113,20 @@ def binary_cross_entropy(output: Tensor, target) -> Tensor:
 
     For outputs in (0, 1). When output was made by sigmoid(z) in the recorded graph, the
     cost is computed from z (as binary_cross_entropy_with_logits), which stays finite and
-    exact even where a rounds to 0 or 1; the gradient then goes to z directly.
+    exact even where a rounds to 0 or 1; the gradient then goes to z directly. Outputs
+    outside [0, 1] are refused: they are logits (binary_cross_entropy_with_logits).
     """
     target = _target_like(output, target, "binary_cross_entropy")
     if isinstance(output.op, Sigmoid):
         return apply(BinaryCrossEntropyWithLogits(target), output.op.inputs[0])
+    low, high = (float(f(output.data)) for f in (np.min, np.max)) if output.size else (0, 0)
+    if low < 0 or high > 1:
+        raise ValueError(
+            f"binary_cross_entropy takes outputs in (0, 1), like a sigmoid's; got values from "
+            f"{low:.3g} to {high:.3g}, which look like logits: use "
+            "nn.binary_cross_entropy_with_logits(logits, target), or give the model a sigmoid "
+            "output (nn.MLP(..., output_activation='sigmoid'))"
+        )
     return apply(BinaryCrossEntropy(target), output)
 
 
@@ -129,7 +140,20 @@ def cross_entropy(logits: Tensor, target) -> Tensor:
     """Softmax cross-entropy C = -(1/n) sum_x ln softmax(z(x))[label(x)], from logits.
 
     target is integer labels (batch,) or one-hot / probability rows shaped like logits.
+    On a softmax output (MLP(..., output_activation="softmax")) it is Nielsen's
+    log-likelihood cost -ln a_y of chapter 3, computed from the softmax's input z (the
+    gradient goes to z directly), not a second softmax. On a sigmoid output it warns: that is
+    binary_cross_entropy's case.
     """
+    if isinstance(logits.op, Softmax) and logits.op.axis in (-1, logits.ndim - 1):
+        logits = logits.op.inputs[0]
+    elif isinstance(logits.op, Sigmoid):
+        warnings.warn(
+            "cross_entropy applies a softmax to logits, but its input came from sigmoid: for "
+            "sigmoid outputs use nn.binary_cross_entropy (Nielsen's cross-entropy), or build "
+            "the model with output_activation=None to give cross_entropy the logits",
+            stacklevel=2,
+        )
     target = np.asarray(getattr(target, "data", target))
     if np.issubdtype(target.dtype, np.integer) and target.shape == logits.shape[:-1]:
         classes = logits.shape[-1]

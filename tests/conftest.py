@@ -17,3 +17,20 @@ def mnist_dir() -> Path:
 
 
 # ---- end of MNIST data fixtures ----
+
+
+# ---- browser marker (owner: the draw-a-digit page's tests) ----
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "browser: drives Debian's Chromium (deselect with -m 'not browser')"
+    )
+
+
+def pytest_collection_modifyitems(items):
+    """Every test that asks for the `browser` fixture is a browser test."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
+# ---- end of browser marker ----

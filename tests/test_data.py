@@ -150,7 +150,8 @@ def test_load_mnist_data_dir_beats_env_and_cache(three_folders):
 
 def test_load_mnist_env_beats_cache(three_folders, tmp_path):
     assert len(load_mnist(download=False).train[0]) == 4
-    # A data_dir without the files is passed over, not an error.
+    # An existing data_dir without the files is passed over, not an error.
+    (tmp_path / "empty").mkdir()
     assert len(load_mnist(tmp_path / "empty", download=False).train[0]) == 4
 
 
@@ -407,6 +408,7 @@ def test_load_mnist_downloads_into_data_dir_or_cache(tmp_path, mirrors, monkeypa
         server.serve(name, body)
         monkeypatch.setitem(data.SHA256, name, hashlib.sha256(body).hexdigest())
         monkeypatch.setitem(data.SIZES, name, len(body))
+    (tmp_path / "given").mkdir()
     mnist = load_mnist(tmp_path / "given", mirrors=[server.url], progress=False)
     assert mnist.source == str(tmp_path / "given") and len(mnist.train[0]) == 5
     mnist = load_mnist(mirrors=server.url, progress=False)
@@ -419,7 +421,8 @@ def test_load_mnist_downloads_into_data_dir_or_cache(tmp_path, mirrors, monkeypa
 
 def test_load_mnist_falls_back_to_the_sample_when_download_fails(tmp_path, mirrors):
     server = mirrors()
-    with pytest.warns(SampleDataWarning, match=r"(?s)looked in .*HTTP 404.*embedded sample"):
+    expected = r"(?s)^Using the embedded sample of 10,000 .*Searched: .*HTTP 404"
+    with pytest.warns(SampleDataWarning, match=expected):
         mnist = load_mnist(tmp_path, mirrors=[server.url], split="nielsen", progress=False)
     assert mnist.source.startswith("embedded sample")
     assert [len(part[0]) for part in (mnist.train, mnist.validation, mnist.test)] == [
@@ -432,7 +435,7 @@ def test_load_mnist_falls_back_to_the_sample_when_download_fails(tmp_path, mirro
 
 
 def test_load_mnist_falls_back_to_the_sample_without_download(tmp_path):
-    with pytest.warns(SampleDataWarning, match=rf"looked in {tmp_path}.*download=False"):
+    with pytest.warns(SampleDataWarning, match=rf"Searched: {tmp_path}, .*download=False"):
         mnist = load_mnist(tmp_path, download=False, dtype=np.float32)
     assert mnist.train[0].dtype == np.float32 and mnist.validation is None
     with pytest.raises(FileNotFoundError, match=str(tmp_path)):

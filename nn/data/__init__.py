@@ -5,7 +5,7 @@ a restricted unpickler (nielsen); his expanded training set of 1-pixel shifts (e
 names for character-level language models (names). Knows nothing of models.
 """
 
-from .arrays import from_nielsen, iterate_minibatches, one_hot, to_nielsen
+from .arrays import as_pair, from_nielsen, iterate_minibatches, one_hot, to_nielsen
 from .download import DownloadError
 from .expand import expand_mnist
 from .mnist import (
@@ -39,6 +39,7 @@ __all__ = [
     "SPLITS",
     "DownloadError",
     "SampleDataWarning",
+    "as_pair",
     "cache_dir",
     "download_mnist",
     "expand_mnist",

@@ -97,3 +97,46 @@ def from_nielsen(pairs: Iterable[tuple[ArrayLike, ArrayLike | int]]) -> Pair:
     if not images:
         return np.empty((0, PIXELS)), np.empty(0, np.int64)
     return np.stack(images), np.array(labels, np.int64)
+
+
+def as_pair(data, name: str = "data") -> Pair:
+    """(x, y) arrays from an (x, y) pair, or from Nielsen's data as mnist_loader gives it.
+
+    Nielsen's format is a list (or zip) of (x, y) tuples, x a (784, 1) column and y a
+    (10, 1) one-hot column or an int label: it is converted once with from_nielsen. Anything
+    else is refused with one line saying what was expected. name says whose data it is.
+    """
+    if isinstance(data, np.ndarray) or not isinstance(data, Iterable):
+        raise TypeError(
+            f"{name}: expected an (x, y) pair of arrays or Nielsen's list of (x, y) tuples, "
+            f"got {_describe(data)}"
+        )
+    if not isinstance(data, (tuple, list)):
+        data = list(data)  # a zip or generator is read once
+    if data and all(isinstance(item, tuple) for item in data[:1]):
+        try:
+            return from_nielsen(data)
+        except ValueError as error:
+            raise ValueError(
+                f"{name} looks like Nielsen's list of (x, y) tuples but {error}; "
+                "nn.data.from_nielsen(pairs) converts his MNIST format to (images, labels)"
+            ) from None
+    if len(data) != 2:
+        raise ValueError(
+            f"{name}: expected an (x, y) pair of arrays or Nielsen's list of (x, y) tuples "
+            f"(convert those with nn.data.from_nielsen), got {_describe(data)}"
+        )
+    x, y = (np.asarray(getattr(part, "data", part)) for part in data)
+    if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
+        raise ValueError(
+            f"{name}: x and y need one row per example and the same number of rows; got "
+            f"shapes {x.shape} and {y.shape}"
+        )
+    return x, y
+
+
+def _describe(data) -> str:
+    if isinstance(data, (tuple, list)):
+        return f"a {type(data).__name__} of {len(data)} items"
+    shape = getattr(data, "shape", None)
+    return type(data).__name__ + ("" if shape is None else f" of shape {shape}")

@@ -1,5 +1,5 @@
-"""MNIST as numpy arrays: find, download and verify the four IDX files, or fall back to the
-genuine sample shipped with the package.
+"""MNIST as numpy arrays: find the four IDX files (or Nielsen's mnist.pkl.gz), download and
+verify them, or fall back to the genuine sample shipped with the package.
 
 Rows are examples: images are (n, 784) floats in [0, 1], labels are (n,) integers 0-9.
 This module only moves data; it knows nothing of the autodiff engine or of models.
@@ -22,6 +22,8 @@ from numpy.typing import DTypeLike
 
 from .arrays import PIXELS, Pair
 from .download import DownloadError, fetch
+from .nielsen import FILENAME as NIELSEN_PICKLE
+from .nielsen import load_nielsen_pickle
 
 # The four standard files by role, without the .gz that downloads carry.
 FILES = {
@@ -198,29 +200,38 @@ def load_mnist(
 ) -> MNIST:
     """MNIST from the first folder holding the four IDX files (.gz or raw), else downloaded.
 
-    Folders are tried in order: data_dir, $MNIST_DIR, cache_dir(). Downloads go to data_dir
-    when given, else to cache_dir(). split="standard" gives 60,000 train and 10,000 test
-    images; split="nielsen" moves the last 1/6 of the training images to validation, as
-    Nielsen's mnist.pkl.gz does (50,000 / 10,000 / 10,000). When the files are neither found
-    nor downloadable, returns load_sample() with a SampleDataWarning, or raises when
+    Folders are tried in order: data_dir, $MNIST_DIR, cache_dir(); a folder holding
+    Nielsen's mnist.pkl.gz instead of the IDX files is used too (his values as they are), and
+    data_dir may also name that file. data_dir or $MNIST_DIR naming nothing that exists is an
+    error (a mistyped path), not a fallback. Downloads go to data_dir when given, else to
+    cache_dir(). split="standard" gives 60,000 train and 10,000 test images;
+    split="nielsen" moves the last 1/6 of the training images to validation, as Nielsen's
+    mnist.pkl.gz does (50,000 / 10,000 / 10,000). When the files are neither found nor
+    downloadable, returns load_sample() with a SampleDataWarning, or raises when
     fallback=False. Files that are found but corrupt always raise ValueError. timeout and
     deadline are download_mnist's.
     """
     dtype = _checked(split, dtype)
-    folders = [Path(data_dir).expanduser()] if data_dir is not None else []
+    folders = [_existing(data_dir, "data_dir")] if data_dir is not None else []
     if os.environ.get("MNIST_DIR"):
-        folders.append(Path(os.environ["MNIST_DIR"]).expanduser())
+        folders.append(_existing(os.environ["MNIST_DIR"], "$MNIST_DIR"))
     folders.append(cache_dir())
     for folder in folders:
+        if folder.is_file():
+            return _load_pickle(folder, split, dtype)
         files = _files_in(folder)
         if files is not None:
             return _load_files(files, split, dtype, os.path.abspath(folder))
+        if (folder / NIELSEN_PICKLE).is_file():
+            return _load_pickle(folder / NIELSEN_PICKLE, split, dtype)
 
     looked = ", ".join(map(str, folders))
     if not download:
         reason = "download=False"
         if not fallback:
-            raise FileNotFoundError(f"MNIST's four IDX files are in none of: {looked}")
+            raise FileNotFoundError(
+                f"MNIST's four IDX files (or {NIELSEN_PICKLE}) are in none of: {looked}"
+            )
     else:
         target = folders[0] if data_dir is not None else cache_dir()
         try:
@@ -240,15 +251,52 @@ def load_mnist(
             return _load_files(_files_in(target), split, dtype, os.path.abspath(target))
 
     sample = load_sample(split, dtype)
+    searched = looked + ("" if os.environ.get("MNIST_DIR") else " ($MNIST_DIR is not set)")
     warnings.warn(
-        f"Full MNIST not found (looked in {looked}); {reason}. Using the embedded sample "
-        f"({len(sample.train[0]) + len(sample.test[0])} genuine images) instead. For all 70,000, "
-        "put the four IDX files (.gz or raw) in one of those folders or in $MNIST_DIR, or "
-        "run load_mnist(download=True) with a network connection.",
+        f"Using the embedded sample of {_count(sample)} MNIST images instead of the full "
+        "70,000, so accuracy will be a few points lower. For the full set, put the four IDX "
+        f"files (.gz or raw) or Nielsen's {NIELSEN_PICKLE} in a folder and pass it as "
+        "data_dir (--data-dir) or $MNIST_DIR, or let load_mnist download them. "
+        f"Searched: {searched}; {reason}.",
         SampleDataWarning,
         stacklevel=2,
     )
     return sample
+
+
+def _count(mnist: MNIST) -> str:
+    parts = (mnist.train, mnist.validation, mnist.test)
+    return f"{sum(len(part[0]) for part in parts if part is not None):,}"
+
+
+def _existing(path: str | os.PathLike, name: str) -> Path:
+    """path as a Path, or FileNotFoundError when nothing is there (a mistyped folder)."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{name} {str(path)!r} does not exist (mistyped?): expected a folder holding the "
+            f"four MNIST IDX files or {NIELSEN_PICKLE}, or an existing folder to download "
+            "them into"
+        )
+    if path.is_file() and not path.name.endswith(".pkl.gz"):
+        raise NotADirectoryError(
+            f"{name} {str(path)!r} is a file: expected a folder holding the four MNIST IDX "
+            f"files, or Nielsen's {NIELSEN_PICKLE} itself"
+        )
+    return path
+
+
+def _load_pickle(path: Path, split: str, dtype: np.dtype) -> MNIST:
+    """MNIST from Nielsen's mnist.pkl.gz: his three splits, joined again for split="standard"."""
+    training, validation, test = (
+        (images.astype(dtype), labels) for images, labels in load_nielsen_pickle(path)
+    )
+    source = os.path.abspath(path)
+    if split == "nielsen":
+        return MNIST(training, validation, test, source)
+    # His validation images are the last 10,000 of the official training set, in order.
+    joined = tuple(np.concatenate(parts) for parts in zip(training, validation))
+    return MNIST(joined, None, test, source)
 
 
 def _load_files(files: dict[str, Path], split: str, dtype: np.dtype, source: str) -> MNIST:

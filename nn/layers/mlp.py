@@ -19,6 +19,11 @@ class MLP(Module):
     After each forward pass, `zs[l]` and `activations[l]` hold that pass's tensors (with
     activations[0] the input, as in Nielsen's backprop), so after loss.backward() the
     delta of layer l is zs[l].grad.
+
+    activation is the hidden layers' ("sigmoid", "tanh", "relu"); output_activation the last
+    layer's: "sigmoid" (network.py; with mse_loss or binary_cross_entropy), "softmax"
+    (chapter 3's softmax layer; with cross_entropy it is his log-likelihood cost), or None
+    (logits, for cross_entropy or binary_cross_entropy_with_logits).
     """
 
     def __init__(

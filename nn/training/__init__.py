@@ -2,7 +2,8 @@
 `evaluate`, the History and its plot, and save/load in network2.py's JSON format.
 """
 
-from .fit import History, evaluate, fit, plot_history
+from .fit import History, evaluate, fit
+from .plots import new_figure, plot_history
 from .serialization import load, nielsen_cost, save, to_document, write_atomically
 
 __all__ = [
@@ -10,6 +11,7 @@ __all__ = [
     "evaluate",
     "fit",
     "load",
+    "new_figure",
     "nielsen_cost",
     "plot_history",
     "save",

@@ -8,24 +8,30 @@ accuracy compares the argmax of the output with the labels.
 
 from __future__ import annotations
 
-import io
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import TqdmWarning
+
+with warnings.catch_warnings():
+    # In Jupyter without ipywidgets, tqdm.auto warns as it falls back to text bars; those
+    # work, so a notebook should not open with the warning.
+    warnings.simplefilter("ignore", TqdmWarning)
+    from tqdm.auto import tqdm
 
 from autodiff import no_grad
 
-from ..data import iterate_minibatches, one_hot
+from ..data import as_pair, iterate_minibatches, one_hot
 from ..data.temporary import temporary_path
 from ..layers import MLP, Module
 from ..losses import cross_entropy
-from .serialization import nielsen_cost, save, write_atomically
+from .serialization import nielsen_cost, save
 
 
 @dataclass
@@ -64,8 +70,14 @@ def targets_for(loss: Callable, model: Module, x, y) -> np.ndarray:
 
 
 @no_grad()
-def evaluate(model: Module, loss: Callable, x, y, batch_size: int = 1000) -> tuple[float, float]:
-    """(mean cost, accuracy) of model on (x, y), without recording a graph."""
+def evaluate(
+    model: Module, loss: Callable, x, y=None, batch_size: int = 1000
+) -> tuple[float, float]:
+    """(mean cost, accuracy) of model on (x, y), without recording a graph.
+
+    With y omitted, x is the data: an (x, y) pair or Nielsen's list of (x, label) tuples.
+    """
+    x, y = as_pair(x if y is None else (x, y), "evaluate")
     _check_examples("evaluate", x, y)
     labels, y = labels_of(y), targets_for(loss, model, x, y)
     total_cost, correct = 0.0, 0
@@ -138,15 +150,23 @@ def fit(
     monitor_training: bool = False,
     checkpoint: str | Path | None = None,
     seed: int | np.random.Generator | None = None,
-    progress: bool = True,
+    progress: bool | str = True,
 ) -> History:
     """Train with mini-batch SGD; return the History, also after Ctrl+C.
 
-    train and evaluation are (x, y) pairs. After every epoch the cost and accuracy are
-    measured on evaluation (and on train when monitor_training), and the model is saved
-    atomically to checkpoint in Nielsen's format when given (MLPs only).
+    train and evaluation are (x, y) pairs of arrays, or Nielsen's data as mnist_loader gives
+    it (lists or zips of (x, y) column tuples), converted once. After every epoch the cost and
+    accuracy are measured on evaluation (and on train when monitor_training), and the model
+    is saved atomically to checkpoint in Nielsen's format when given (MLPs only).
+    progress=True shows a bar per epoch and a line of figures after it; "epochs" the lines
+    only; False nothing.
     """
-    x, y = train
+    if progress not in (True, False, "epochs"):
+        raise ValueError(f'progress must be True, False or "epochs", got {progress!r}')
+    bars = progress is True
+    train = x, y = as_pair(train, "fit: train")
+    if evaluation is not None:
+        evaluation = as_pair(evaluation, "fit: evaluation")
     _check_examples("fit: train", x, y)
     if evaluation is not None:
         _check_examples("fit: evaluation", *evaluation)
@@ -161,9 +181,7 @@ def fit(
     with _StopOnInterrupt() as interrupt:
         for epoch in range(1, epochs + 1):
             started = time.perf_counter()
-            bar = tqdm(
-                total=len(x), desc=f"epoch {epoch}/{epochs}", unit="ex", disable=not progress
-            )
+            bar = tqdm(total=len(x), desc=f"epoch {epoch}/{epochs}", unit="ex", disable=not bars)
             for xb, yb in iterate_minibatches(x, y, batch_size, shuffle=True, seed=rng):
                 cost = loss(model(xb), yb)
                 optimizer.zero_grad()
@@ -207,36 +225,3 @@ def _summary(epoch: int, history: History) -> str:
         parts.append(f"evaluation cost {history.evaluation_cost[-1]:.4f}")
         parts.append(f"accuracy {history.evaluation_accuracy[-1]:.2%}")
     return ", ".join(parts)
-
-
-def plot_history(history: History, path: str | Path) -> None:
-    """Accuracy and cost per epoch as a PNG (needs the optional matplotlib: pip install .[plot])."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError(
-            "plot_history needs matplotlib: pip install 'autodiff-nn[plot]'"
-        ) from error
-    figure, (accuracy_axes, cost_axes) = plt.subplots(1, 2, figsize=(10, 4))
-    epochs = range(1, history.epochs + 1)
-    for label, values, axes in (
-        ("training accuracy", history.train_accuracy, accuracy_axes),
-        ("evaluation accuracy", history.evaluation_accuracy, accuracy_axes),
-        ("training cost", history.train_cost, cost_axes),
-        ("evaluation cost", history.evaluation_cost, cost_axes),
-    ):
-        if values:
-            axes.plot(list(epochs)[: len(values)], values, marker="o", label=label)
-    for axes, title in ((accuracy_axes, "Accuracy"), (cost_axes, "Cost")):
-        axes.set_title(title)
-        axes.set_xlabel("epoch")
-        axes.legend()
-        axes.grid(alpha=0.3)
-    figure.tight_layout()
-    png = io.BytesIO()
-    figure.savefig(png, format="png", dpi=100)
-    plt.close(figure)
-    write_atomically(Path(path), png.getvalue())

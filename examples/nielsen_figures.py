@@ -1,0 +1,62 @@
+"""Draw Nielsen's figures with nn.figures on the full MNIST and write them as PNGs.
+
+    python examples/nielsen_figures.py                     # all four into docs/
+    python examples/nielsen_figures.py --only overfitting --out /tmp/figures
+    python examples/nielsen_figures.py --quick             # tiny runs, to see it work
+
+MNIST comes from --data-dir (default ../shared/data/mnist beside the checkout, else the
+usual search: $MNIST_DIR, the cache, a download, or the 10,000-image sample, said so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import nn
+import nn.figures
+
+ROOT = Path(__file__).resolve().parents[1]
+# Each figure with the sizes Nielsen used, and tiny ones for --quick.
+FIGURES = {
+    "overfitting": (dict(), dict(train_size=100, epochs=10, test_size=500)),
+    "regularization": (dict(), dict(train_size=100, epochs=10, test_size=500)),
+    "learning_rates": (dict(), dict(train_size=500, epochs=3)),
+    "speed_of_learning": (dict(), dict(train_size=100, epochs=5)),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    shared = ROOT.parent / "shared" / "data" / "mnist"
+    parser.add_argument("--data-dir", default=str(shared) if shared.is_dir() else None)
+    parser.add_argument("--out", default=str(ROOT / "docs"), help="folder for the PNGs")
+    parser.add_argument("--only", choices=sorted(FIGURES), action="append")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="tiny runs, seconds each")
+    arguments = parser.parse_args(argv)
+    mnist = nn.data.load_mnist(arguments.data_dir, split="nielsen")
+    print(f"MNIST from {mnist.source}")
+    out = Path(arguments.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in arguments.only or FIGURES:
+        full, quick = FIGURES[name]
+        options = quick if arguments.quick else full
+        started = time.perf_counter()
+        path = out / f"nielsen-{name.replace('_', '-')}.png"
+        figure = getattr(nn.figures, name)(mnist, seed=arguments.seed, path=path, **options)
+        print(f"{path} ({time.perf_counter() - started:.0f} s, seed {arguments.seed})")
+        for label, values in figure.curves.items():
+            last = len(values) - 1
+            best = max(range(len(values)), key=values.__getitem__)
+            print(f"  {label}: first {values[0]:.4g}, last {values[last]:.4g}, "
+                  f"max {values[best]:.4g} at point {best + 1} of {len(values)}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
