@@ -8,6 +8,7 @@ y.backward()          # x.grad == 2 * x.data
 
 from .anomaly import AnomalyError
 from .capture import Captured, capture
+from .compare import GradientComparison, GradientRow, compare_gradients
 from .draw import draw_graph
 from .engine import backpropagate, grad, sum_to_shape, topological_order
 from .function import Op
@@ -20,12 +21,15 @@ __all__ = [
     "AnomalyError",
     "Captured",
     "GradcheckError",
+    "GradientComparison",
+    "GradientRow",
     "Op",
     "ShapeError",
     "Tensor",
     "apply",
     "backpropagate",
     "capture",
+    "compare_gradients",
     "concatenate",
     "detect_anomaly",
     "draw_graph",

@@ -33,9 +33,13 @@ from .drawing import (
 )
 from .layers import (
     MLP,
+    BatchNorm1d,
     Conv2d,
     Dropout,
+    Embedding,
     Flatten,
+    FlattenConsecutive,
+    LayerNorm,
     Linear,
     MaxPool2d,
     Module,
@@ -56,7 +60,7 @@ from .layers import (
     tanh,
 )
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
-from .optim import SGD
+from .optim import SGD, Adam, AdamW, LRSchedule, clip_grad_norm, piecewise_constant
 from .training import History, evaluate, fit, load, plot_history, save
 from .web.inline import draw_digit
 
@@ -67,9 +71,16 @@ __all__ = [
     "BackpropReport",
     "CheckResult",
     "SGD",
+    "Adam",
+    "AdamW",
+    "BatchNorm1d",
     "Conv2d",
     "Dropout",
+    "Embedding",
     "Flatten",
+    "FlattenConsecutive",
+    "LRSchedule",
+    "LayerNorm",
     "Linear",
     "MaxPool2d",
     "Module",
@@ -85,6 +96,7 @@ __all__ = [
     "check_backprop",
     "check_conv_backprop",
     "check_pool_backprop",
+    "clip_grad_norm",
     "conv2d",
     "cross_entropy",
     "data",
@@ -103,6 +115,7 @@ __all__ = [
     "max_pool2d",
     "mse_loss",
     "network3",
+    "piecewise_constant",
     "plot_history",
     "relu",
     "save",

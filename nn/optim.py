@@ -1,8 +1,11 @@
-"""Stochastic gradient descent with momentum and L2 weight decay, updating in place."""
+"""Optimizers updating parameters in place: SGD (momentum, L2 weight decay), Adam and AdamW as
+PyTorch defines them; a learning-rate schedule hook; gradient clipping by norm.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -96,3 +99,141 @@ def _scratch_for(array: np.ndarray) -> np.ndarray:
         return np.empty_like(array)
     rows = max(1, (WHOLE_BYTES // 2) * len(array) // array.nbytes)
     return np.empty_like(array[:rows])
+
+
+# ---------------------------------------------------------------- Adam and AdamW
+
+
+class Adam:
+    """PyTorch's Adam, step t counted per parameter, g = grad + weight_decay * p:
+    m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
+    p <- p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+
+    Unlike SGD it decays every parameter, biases included, as PyTorch does. `lr` is read at
+    every step, so a schedule (LRSchedule) or the user may change it between steps.
+    """
+
+    decoupled_decay = False
+
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ):
+        self.params = list(params)
+        name = type(self).__name__
+        if not self.params:
+            raise ValueError(f"{name} got no parameters: pass model.parameters()")
+        if lr <= 0 or eps < 0 or weight_decay < 0 or not all(0 <= b < 1 for b in betas):
+            raise ValueError(
+                f"{name} expects lr > 0, 0 <= betas < 1, eps >= 0 and weight_decay >= 0; got "
+                f"lr={lr}, betas={betas}, eps={eps}, weight_decay={weight_decay}"
+            )
+        self.lr, self.betas, self.eps, self.weight_decay = lr, tuple(betas), eps, weight_decay
+        self.steps = [0] * len(self.params)  # per parameter: one without a gradient waits
+        self.exp_avg = [np.zeros_like(p.data) for p in self.params]
+        self.exp_avg_sq = [np.zeros_like(p.data) for p in self.params]
+
+    def step(self) -> None:
+        beta1, beta2 = self.betas
+        for i, p in enumerate(self.params):
+            if p.grad is None:
+                continue
+            self.steps[i] += 1
+            t, grad, m, v = self.steps[i], p.grad, self.exp_avg[i], self.exp_avg_sq[i]
+            if self.weight_decay and self.decoupled_decay:
+                p.data *= 1 - self.lr * self.weight_decay
+            elif self.weight_decay:
+                grad = grad + self.weight_decay * p.data
+            m *= beta1
+            m += (1 - beta1) * grad
+            v *= beta2
+            v += (1 - beta2) * (grad * grad)
+            denominator = np.sqrt(v) / math.sqrt(1 - beta2**t)
+            denominator += self.eps
+            p.data -= (self.lr / (1 - beta1**t)) * (m / denominator)
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+
+class AdamW(Adam):
+    """PyTorch's AdamW: decoupled weight decay p <- p - lr * weight_decay * p first, then the
+    Adam step on the plain gradient. The default weight_decay is 0.01, as PyTorch's."""
+
+    decoupled_decay = True
+
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+    ):
+        super().__init__(params, lr, betas, eps, weight_decay)
+
+
+# ---------------------------------------------------------------- schedules and clipping
+
+
+class LRSchedule:
+    """The learning-rate hook: optimizer.lr = lr_at(steps taken so far), set now and after
+    every schedule.step(). Call it once after each optimizer.step(), as in PyTorch.
+
+    Any optimizer with an `lr` attribute works (SGD, Adam, AdamW); lr_at is any function of
+    the step count, such as piecewise_constant({0: 0.1, 100_000: 0.01}).
+    """
+
+    def __init__(self, optimizer, lr_at: Callable[[int], float]):
+        if not hasattr(optimizer, "lr"):
+            raise TypeError(f"LRSchedule needs an optimizer with an lr attribute, got {optimizer}")
+        self.optimizer, self.lr_at, self.steps = optimizer, lr_at, 0
+        optimizer.lr = lr_at(0)
+
+    def step(self) -> float:
+        """Count one optimizer step and set the learning rate for the next; returns it."""
+        self.steps += 1
+        self.optimizer.lr = self.lr_at(self.steps)
+        return self.optimizer.lr
+
+
+def piecewise_constant(values: dict[int, float]) -> Callable[[int], float]:
+    """lr_at(step) = values[k] for the largest k <= step: {0: 0.1, 100_000: 0.01} is the
+    makemore schedule (0.1 for steps 0..99,999, then 0.01)."""
+    if 0 not in values:
+        raise ValueError(f"piecewise_constant needs a value for step 0, got keys {sorted(values)}")
+    boundaries = sorted(values)
+
+    def lr_at(step: int) -> float:
+        return values[max(k for k in boundaries if k <= step)]
+
+    return lr_at
+
+
+def clip_grad_norm(
+    parameters: Iterable[Tensor] | Tensor, max_norm: float, norm_type: float = 2.0
+) -> float:
+    """Scale all gradients by max_norm / (total + 1e-6) when that is below 1, as PyTorch's
+    clip_grad_norm_; total is the norm of all gradients as one vector, returned (unclipped).
+    Parameters without a gradient are skipped; norm_type may be math.inf (largest |g|)."""
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return 0.0
+    if norm_type == math.inf:
+        total = max(float(np.abs(g).max(initial=0.0)) for g in grads)
+    elif norm_type > 0:
+        total = sum(float((np.abs(g) ** norm_type).sum()) for g in grads) ** (1 / norm_type)
+    else:
+        raise ValueError(f"clip_grad_norm expects norm_type > 0 or math.inf, got {norm_type}")
+    coefficient = max_norm / (total + 1e-6)
+    if coefficient < 1:
+        for p in params:
+            if p.grad is not None:
+                p.grad = p.grad * coefficient
+    return total

@@ -280,6 +280,11 @@ if nn is not None:
                 ),
                 (normal(4, 3, seed=55),),
             ),
+            "Normalize": Case(
+                lambda x: nn.layers.normalize(x, (0,)),
+                lambda x: (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5),
+                (normal(5, 3, seed=57),),
+            ),
             "SoftmaxCrossEntropy": Case(
                 lambda z: nn.cross_entropy(z, LABELS),
                 lambda z: -np.log(softmax(z, axis=-1))[np.arange(len(z)), LABELS].mean(),

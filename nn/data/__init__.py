@@ -1,8 +1,8 @@
 """Datasets as numpy arrays, rows as examples: MNIST found, downloaded (verified, atomic) or
 taken from the genuine sample shipped here (mnist), and what serves any dataset: one-hot
 labels, mini-batches, Nielsen's list-of-columns format (arrays); his mnist.pkl.gz read with
-a restricted unpickler (nielsen); his expanded training set of 1-pixel shifts (expand).
-Knows nothing of models.
+a restricted unpickler (nielsen); his expanded training set of 1-pixel shifts (expand);
+names for character-level language models (names). Knows nothing of models.
 """
 
 from .arrays import as_pair, from_nielsen, iterate_minibatches, one_hot, to_nielsen
@@ -23,12 +23,16 @@ from .mnist import (
     load_sample,
     read_idx,
 )
+from .names import NAMES_SAMPLE_PATH, Names, NamesSplit, load_names
 from .nielsen import load_nielsen_pickle, save_nielsen_pickle
 
 __all__ = [
     "FILES",
     "MIRRORS",
     "MNIST",
+    "NAMES_SAMPLE_PATH",
+    "Names",
+    "NamesSplit",
     "SAMPLE_PATH",
     "SHA256",
     "SIZES",
@@ -42,6 +46,7 @@ __all__ = [
     "from_nielsen",
     "iterate_minibatches",
     "load_mnist",
+    "load_names",
     "load_nielsen_pickle",
     "load_sample",
     "one_hot",

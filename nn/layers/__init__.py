@@ -7,6 +7,7 @@ from .activations import Activation, ReLU, Sigmoid, Softmax, Tanh
 from .containers import Flatten, Sequential
 from .conv import Conv, Conv2d, ConvTranspose, ConvWeightGrad, conv2d
 from .dropout import Dropout, dropout
+from .embedding import Embedding
 from .functional import (
     Affine,
     activation_function,
@@ -17,9 +18,11 @@ from .functional import (
     softmax,
     tanh,
 )
+from .grouping import FlattenConsecutive
 from .linear import INITIALIZERS, Linear
 from .mlp import MLP
 from .module import Module, Parameter
+from .normalization import BatchNorm1d, LayerNorm, Normalize, normalize
 from .pooling import MaxPool, MaxPool2d, MaxUnpool, max_pool2d
 
 __all__ = [
@@ -27,17 +30,22 @@ __all__ = [
     "MLP",
     "Activation",
     "Affine",
+    "BatchNorm1d",
     "Conv",
     "Conv2d",
     "ConvTranspose",
     "ConvWeightGrad",
     "Dropout",
+    "Embedding",
     "Flatten",
+    "FlattenConsecutive",
+    "LayerNorm",
     "Linear",
     "MaxPool",
     "MaxPool2d",
     "MaxUnpool",
     "Module",
+    "Normalize",
     "Parameter",
     "ReLU",
     "Sequential",
@@ -50,6 +58,7 @@ __all__ = [
     "dropout",
     "log_softmax",
     "max_pool2d",
+    "normalize",
     "relu",
     "sigmoid",
     "softmax",

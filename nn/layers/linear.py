@@ -63,9 +63,12 @@ class Linear(Module):
     def check_input(self, x) -> None:
         # x.shape directly where it exists: np.shape on a Tensor goes through numpy's dispatch.
         shape = x.shape if isinstance(x, (Tensor, np.ndarray)) else np.shape(x)
-        if shape[-1:] == (self.in_features,) and len(shape) <= 2:
+        # Leading axes beyond the batch are batch axes too: (N, L, in) for sequence models.
+        if shape[-1:] == (self.in_features,):
             return
-        expected = f"(batch, {self.in_features}) or ({self.in_features},)"
+        expected = (
+            f"(batch, {self.in_features}) or ({self.in_features},) or (..., {self.in_features})"
+        )
         if shape == (self.in_features, 1):
             raise ValueError(
                 f"{self!r} got shape {shape}, a Nielsen-style column vector. Here rows are "

@@ -30,6 +30,9 @@ class Module:
     """
 
     training = True
+    # Names of array attributes that are state but not trained (running statistics): saved
+    # and loaded with the parameters, never given to an optimizer.
+    buffer_names: tuple[str, ...] = ()
 
     def forward(self, *args):
         raise NotImplementedError
@@ -47,6 +50,17 @@ class Module:
                     yield full, item
                 elif isinstance(item, Module):
                     yield from item.named_parameters(full + ".")
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+        """(dotted name, array) pairs of the buffers, such as ("layers.1.running_mean", m)."""
+        for name in self.buffer_names:
+            yield prefix + name, getattr(self, name)
+        for name, value in vars(self).items():
+            items = enumerate(value) if isinstance(value, (list, tuple)) else [(None, value)]
+            for index, item in items:
+                if isinstance(item, Module):
+                    full = prefix + name + ("" if index is None else f".{index}")
+                    yield from item.named_buffers(full + ".")
 
     def modules(self) -> Iterator[Module]:
         """This module and every module inside it, parents before children."""
@@ -73,11 +87,13 @@ class Module:
             p.grad = None
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+        """Copies of the parameters' data and of the buffers, by dotted name."""
+        own = {name: p.data for name, p in self.named_parameters()} | dict(self.named_buffers())
+        return {name: array.copy() for name, array in own.items()}
 
     def load_state_dict(self, state: dict) -> None:
-        """Copy arrays into the parameters; every name and shape must match."""
-        own = dict(self.named_parameters())
+        """Copy arrays into the parameters and buffers; every name and shape must match."""
+        own = {name: p.data for name, p in self.named_parameters()} | dict(self.named_buffers())
         missing, unexpected = sorted(own.keys() - state.keys()), sorted(state.keys() - own.keys())
         if missing or unexpected:
             raise KeyError(f"state_dict mismatch: missing {missing}, unexpected {unexpected}")
@@ -85,10 +101,10 @@ class Module:
             value = np.asarray(state[name])
             if value.shape != p.shape:
                 raise ValueError(f"{name}: expected shape {p.shape}, got {value.shape}")
-        for name, p in own.items():
-            ensure_writable(p.data, f"load_state_dict(): {name}")
-        for name, p in own.items():
-            np.copyto(p.data, state[name])
+        for name, array in own.items():
+            ensure_writable(array, f"load_state_dict(): {name}")
+        for name, array in own.items():
+            np.copyto(array, state[name])
 
     def extra_repr(self) -> str:
         return ""
