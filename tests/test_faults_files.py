@@ -110,20 +110,23 @@ print("ready", flush=True)
 for step in range(1_000_000):
     model.layers[0].bias.data[0] = step
     nn.save(model, sys.argv[1])
+    print("saved", flush=True)
 """
 
 
 def test_a_save_killed_at_random_moments_leaves_the_previous_file_loadable(tmp_path):
-    """SIGKILL a process saving in a loop, 8 times at seeded random moments."""
+    """SIGKILL a process saving in a loop, 8 times at seeded random moments after its first
+    save (so that, however loaded the machine, there is a previous file to keep)."""
     rng = np.random.default_rng(12)
     path = tmp_path / "model.json"
     env = {**os.environ, "PYTHONPATH": str(Path(nn.__file__).parents[1])}
     steps, leftovers = [], 0
-    for delay in rng.uniform(0.1, 0.6, size=8):
+    for delay in rng.uniform(0.0, 0.6, size=8):
         saver = subprocess.Popen(
             [sys.executable, "-c", SAVER, str(path)], stdout=subprocess.PIPE, env=env
         )
         assert saver.stdout.readline() == b"ready\n"
+        assert saver.stdout.readline() == b"saved\n"
         time.sleep(delay)
         saver.send_signal(signal.SIGKILL)
         saver.wait(10)
