@@ -145,6 +145,10 @@ def test_a_dripping_mirror_fails_over_at_the_deadline(
     for name in GZ_NAMES:
         if name != SMALL:
             (folder / name).symlink_to(mnist_dir / name)
+    # Only this folder may serve the other three files: make test exports MNIST_DIR, whose
+    # complete copy would otherwise be loaded without any download.
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     slow, good = hostile("drip", genuine_gz[SMALL]), hostile("ok", genuine_gz[SMALL])
     failures = []
     original = download._save
