@@ -270,7 +270,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=lambda s: [int(n) for n in s.split(",")], default=[0])
     parser.add_argument("--epochs", type=int, help="override his epoch counts")
     parser.add_argument("--train-size", type=int, help="the first N training images only")
-    parser.add_argument("--mnist-dir", default=str(DATA))
+    parser.add_argument("--data-dir", "--mnist-dir", dest="mnist_dir", default=str(DATA))
     parser.add_argument("--data", default="mnist.pkl.gz")
     args = parser.parse_args(argv)
     data = chapter6.load(args)

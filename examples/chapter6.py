@@ -5,7 +5,7 @@
     python examples/chapter6.py dropout --train-size 5000 --epochs 2 --seed 3
 
 Data: --data (his mnist.pkl.gz) when that file exists, else the same split made from the IDX
-files (--mnist-dir, $MNIST_DIR or the cache folder). Expanded data is made in memory with
+files (--data-dir, $MNIST_DIR or the cache folder). Expanded data is made in memory with
 nn.data.expand_mnist. Published test accuracies are printed next to ours.
 """
 
@@ -138,7 +138,9 @@ def main(argv=None) -> int:
     parser.add_argument("--train-size", type=int, help="use only the first N training images")
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     parser.add_argument("--data", default="mnist.pkl.gz", help="his mnist.pkl.gz, if you have it")
-    parser.add_argument("--mnist-dir", help="folder of the four MNIST IDX files")
+    parser.add_argument(
+        "--data-dir", "--mnist-dir", dest="mnist_dir", help="folder of the four MNIST IDX files"
+    )
     args = parser.parse_args(argv)
     data = load(args)
     for name in args.experiments:
