@@ -38,7 +38,7 @@ def numeric_array(value: Any, where: str) -> np.ndarray:
         return array
     if array.dtype.kind == "c":
         raise TypeError(
-            f"{where} expected real numbers, got complex {_describe(value, array)}: the engine "
+            f"{where} expected real numbers, got {_describe(value, array)}, complex: the engine "
             "differentiates real functions; pass the real part (x.real) or abs(x)"
         )
     raise TypeError(
