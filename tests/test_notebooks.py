@@ -25,6 +25,15 @@ def execute(name: str):
         notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": NOTEBOOKS}}
     )
     client.execute()
+    # A reader's notebook opens without warnings (tqdm's about ipywidgets was one).
+    stderr = [
+        output.get("text", "")
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if output.get("name") == "stderr"
+    ]
+    assert not any("Warning" in text for text in stderr), stderr
     return notebook
 
 

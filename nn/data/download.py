@@ -19,8 +19,8 @@ from pathlib import Path
 
 import requests
 import urllib3
-from tqdm.auto import tqdm
 
+from .progress import tqdm
 from .temporary import remove_stale, temporary_path
 
 RETRY_PAUSE_S = 1.0  # before the second try at a mirror; doubles for each try after that

@@ -11,23 +11,16 @@ from __future__ import annotations
 import signal
 import threading
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm import TqdmWarning
-
-with warnings.catch_warnings():
-    # In Jupyter without ipywidgets, tqdm.auto warns as it falls back to text bars; those
-    # work, so a notebook should not open with the warning.
-    warnings.simplefilter("ignore", TqdmWarning)
-    from tqdm.auto import tqdm
 
 from autodiff import capture, no_grad
 
 from ..data import as_pair, iterate_minibatches, one_hot
+from ..data.progress import tqdm
 from ..data.temporary import temporary_path
 from ..layers import MLP, Module
 from ..losses import cross_entropy
