@@ -12,6 +12,7 @@ import numpy as np
 
 from autodiff import Op, Tensor, apply
 from autodiff.ops import Sigmoid, Softmax
+from autodiff.tensor_methods import data_of
 
 
 def _batch_size(a) -> int:
@@ -154,7 +155,7 @@ def cross_entropy(logits: Tensor, target) -> Tensor:
             "the model with output_activation=None to give cross_entropy the logits",
             stacklevel=2,
         )
-    target = np.asarray(getattr(target, "data", target))
+    target = np.asarray(data_of(target))
     if np.issubdtype(target.dtype, np.integer) and target.shape == logits.shape[:-1]:
         classes = logits.shape[-1]
         if target.size and (target.min() < 0 or target.max() >= classes):
@@ -168,7 +169,7 @@ def cross_entropy(logits: Tensor, target) -> Tensor:
 
 def _target_like(output: Tensor, target, loss: str) -> np.ndarray:
     """The target as an array of the output's shape and dtype, or an error that says why not."""
-    target = np.asarray(getattr(target, "data", target))
+    target = np.asarray(data_of(target))
     if target.shape == output.shape:
         return target.astype(output.dtype, copy=False)
     hint = ""

@@ -10,6 +10,7 @@ import threading
 
 import numpy as np
 import pytest
+from conftest import GZ_NAMES, SMALL
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -32,8 +33,6 @@ from nn.data import (
 # From the README beside the shared files.
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
-GZ_NAMES = [f"{name}.gz" for name in FILES.values()]
-SMALL = "t10k-labels-idx1-ubyte.gz"  # the file the failure tests leave to be downloaded
 
 
 @pytest.fixture(scope="module")
@@ -292,22 +291,6 @@ def mirrors():
         server.server_close()
         thread.join(10)
         assert not thread.is_alive()
-
-
-@pytest.fixture(scope="module")
-def genuine_gz(mnist_dir):
-    return {name: (mnist_dir / name).read_bytes() for name in GZ_NAMES}
-
-
-@pytest.fixture
-def missing_one(tmp_path, mnist_dir):
-    """A folder holding three of the four genuine files (as links), lacking only SMALL."""
-    folder = tmp_path / "target"
-    folder.mkdir()
-    for name in GZ_NAMES:
-        if name != SMALL:
-            (folder / name).symlink_to(mnist_dir / name)
-    return folder
 
 
 def leftovers(folder):

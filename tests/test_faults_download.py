@@ -12,7 +12,8 @@ import threading
 import time
 
 import pytest
-from test_data import GZ_NAMES, SMALL, leftovers
+from conftest import GZ_NAMES, SMALL
+from test_data import leftovers
 
 from nn import data
 from nn.data import DownloadError, download, download_mnist, load_mnist
@@ -72,22 +73,6 @@ class HostileHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def genuine_gz(mnist_dir):
-    return {name: (mnist_dir / name).read_bytes() for name in GZ_NAMES}
-
-
-@pytest.fixture
-def missing_one(tmp_path, mnist_dir):
-    """A folder holding three of the four genuine files (as links), lacking only SMALL."""
-    folder = tmp_path / "target"
-    folder.mkdir()
-    for name in GZ_NAMES:
-        if name != SMALL:
-            (folder / name).symlink_to(mnist_dir / name)
-    return folder
-
-
 @pytest.fixture
 def hostile():
     started = []
@@ -138,13 +123,8 @@ def test_the_next_mirror_is_tried_after_a_hostile_one(missing_one, genuine_gz, h
 
 
 def test_a_dripping_mirror_fails_over_at_the_deadline(
-    tmp_path, mnist_dir, genuine_gz, hostile, monkeypatch
+    tmp_path, missing_one, genuine_gz, hostile, monkeypatch
 ):
-    folder = tmp_path / "mnist"
-    folder.mkdir()
-    for name in GZ_NAMES:
-        if name != SMALL:
-            (folder / name).symlink_to(mnist_dir / name)
     # Only this folder may serve the other three files: make test exports MNIST_DIR, whose
     # complete copy would otherwise be loaded without any download.
     monkeypatch.delenv("MNIST_DIR", raising=False)
@@ -162,7 +142,7 @@ def test_a_dripping_mirror_fails_over_at_the_deadline(
 
     monkeypatch.setattr(download, "_save", watched)
     started = time.monotonic()
-    mnist = load_mnist(folder, mirrors=[slow.url, good.url], deadline=1.0, progress=False)
+    mnist = load_mnist(missing_one, mirrors=[slow.url, good.url], deadline=1.0, progress=False)
     # The whole drip would take 4542 x 0.02 = 91 s; reading the files takes a few seconds.
     assert time.monotonic() - started < 30
     assert len(failures) == 1 and failures[0][0].startswith(slow.url), failures

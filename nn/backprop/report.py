@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from autodiff import Tensor, no_grad, numerical_gradient
+from autodiff.tensor_methods import data_of
 
 from ..layers import MLP, activation_function
 from ..losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
@@ -119,7 +120,7 @@ def verify_backprop(
     copy.load_state_dict(model.state_dict())  # float64 whatever the model's dtype
     x = np.asarray(x, dtype=np.float64)
     x = x.reshape(1, -1) if x.ndim == 1 else x
-    y = np.asarray(getattr(y, "data", y))
+    y = np.asarray(data_of(y))
 
     cost = loss(copy(x), y)
     cost.backward()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from autodiff import Tensor, no_grad
+from autodiff.tensor_methods import data_of
 
 from ..layers import MLP, Module, Sequential
 from ..losses import cross_entropy, mse_loss
@@ -119,8 +120,8 @@ def verify_conv_backprop(
     net = float64_copy(model)
     kinds = [layer_kind(i, layer) for i, layer in enumerate(net.layers)]
     masks = FixedMasks(net)
-    x = np.asarray(getattr(x, "data", x), dtype=np.float64)
-    y = np.asarray(getattr(y, "data", y))
+    x = np.asarray(data_of(x), dtype=np.float64)
+    y = np.asarray(data_of(y))
 
     # Autograd, layer by layer, keeping each output: its .grad is that layer's delta.
     masks.restore()

@@ -9,6 +9,8 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from autodiff.tensor_methods import data_of
+
 PIXELS = 28 * 28  # Nielsen's columns are MNIST images
 Pair = tuple[np.ndarray, np.ndarray]
 
@@ -126,7 +128,7 @@ def as_pair(data, name: str = "data") -> Pair:
             f"{name}: expected an (x, y) pair of arrays or Nielsen's list of (x, y) tuples "
             f"(convert those with nn.data.from_nielsen), got {_describe(data)}"
         )
-    x, y = (np.asarray(getattr(part, "data", part)) for part in data)
+    x, y = (np.asarray(data_of(part)) for part in data)
     if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
         raise ValueError(
             f"{name}: x and y need one row per example and the same number of rows; got "

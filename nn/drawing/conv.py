@@ -16,6 +16,7 @@ import numpy as np
 
 from autodiff import Tensor, no_grad, topological_order
 from autodiff.draw import draw_graph, refuse_expansion
+from autodiff.tensor_methods import data_of
 
 from ..layers import Conv, Conv2d, ConvTranspose, ConvWeightGrad, Module, Sequential
 from ..layers.pooling import MaxPool, MaxUnpool
@@ -95,7 +96,7 @@ def layer_outputs(model: Sequential, x) -> list[Tensor]:
     model.eval()
     try:
         with no_grad():
-            outputs, a = [], Tensor(np.asarray(getattr(x, "data", x), dtype=np.float64))
+            outputs, a = [], Tensor(np.asarray(data_of(x), dtype=np.float64))
             for layer in model.layers:
                 a = layer(a)
                 outputs.append(a)
@@ -113,7 +114,7 @@ def draw_feature_maps(
 
     image: (H, W), (C, H, W) or (1, C, H, W). Returns the matplotlib Figure.
     """
-    x = np.asarray(getattr(image, "data", image), dtype=np.float64)
+    x = np.asarray(data_of(image), dtype=np.float64)
     x = x.reshape((1,) * (4 - x.ndim) + x.shape) if x.ndim in (2, 3) else x
     if x.ndim != 4 or len(x) != 1:
         raise ValueError(f"image must be (H, W), (C, H, W) or (1, C, H, W), got {x.shape}")
@@ -165,7 +166,7 @@ def draw_conv_graph(model: Sequential, x, y=None, loss=None, **options) -> graph
     """
     if not isinstance(model, Sequential):
         raise TypeError(f"draw_conv_graph takes an nn.Sequential, got {type(model).__name__}")
-    a = Tensor(np.asarray(getattr(x, "data", x), dtype=np.float64), name="x")
+    a = Tensor(np.asarray(data_of(x), dtype=np.float64), name="x")
     inputs, outputs = [], []
     for layer in model.layers:
         inputs.append(a)

@@ -14,6 +14,7 @@ import numpy as np
 from autodiff import Tensor, topological_order
 from autodiff.draw import COLOURS, digraph, draw_graph
 from autodiff.draw_scalars import ScalarGraph, register_expansion
+from autodiff.tensor_methods import data_of
 
 from ..layers import MLP, Affine, Module
 
@@ -213,7 +214,7 @@ def _layer_title(l: int, layers: int, size: int) -> str:
 
 
 def _first_example(values) -> np.ndarray:
-    array = np.asarray(getattr(values, "data", values))
+    array = np.asarray(data_of(values))
     return array[0] if array.ndim == 2 else array
 
 
