@@ -100,3 +100,11 @@ def test_expand_refuses_conv_with_a_clear_error():
     with pytest.raises(ValueError, match=r"scalar expansion is not available for conv"):
         draw_graph(loss, expand=True, max_nodes=10**9)
     draw_graph(loss)  # per tensor it draws
+
+
+def test_the_pictures_show_inline_in_jupyter_as_png():
+    # IPython displays an object through its _repr_png_; a plain Figure made without pyplot
+    # has none, and would show as its repr text in a notebook.
+    net = model()
+    for figure in (nn.draw_filters(net.layers[0]), nn.draw_feature_maps(net, IMAGE)):
+        assert figure._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -133,3 +133,4 @@ def test_chapter6_trains_network3_and_a_sequential_conv_net():
     accuracy = float(re.search(r"Epoch 0: validation accuracy ([\d.]+)%", text)[1])
     assert accuracy > 20  # one epoch on 500 images; chance is 10%
     assert "kernel gradient: (20, 1, 5, 5)" in text
+    assert len(outputs(notebook, "image/png")) == 2  # the filters and the feature maps, inline

@@ -20,6 +20,7 @@ from autodiff.tensor_methods import data_of
 
 from ..layers import Conv, Conv2d, ConvTranspose, ConvWeightGrad, Module, Sequential
 from ..layers.pooling import MaxPool, MaxUnpool
+from ..training.plots import new_figure
 from ..training.serialization import write_atomically
 
 if TYPE_CHECKING:
@@ -33,14 +34,6 @@ for _op in (Conv, ConvTranspose, ConvWeightGrad, MaxPool, MaxUnpool):
         "node per multiply-add of every kernel position would be thousands of nodes. Draw "
         "the graph per tensor (expand=False); nn.draw_conv_graph(model, x) boxes each layer.",
     )
-
-
-def _figure(width: float, height: float) -> Figure:
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as error:
-        raise ImportError("drawing filters needs matplotlib: pip install matplotlib") from error
-    return Figure(figsize=(width, height), dpi=100)
 
 
 def _save(figure: Figure, path: str | Path | None) -> None:
@@ -73,7 +66,7 @@ def draw_filters(
     count = len(kernels)
     columns = columns or min(count, 10)
     rows = math.ceil(count / columns)
-    figure = _figure(0.75 * columns + 0.9, 0.75 * rows + 0.6)
+    figure = new_figure(figsize=(0.75 * columns + 0.9, 0.75 * rows + 0.6), dpi=100)
     low, high = kernels.min(), kernels.max()
     image = None
     for f, axes in enumerate(figure.subplots(rows, columns, squeeze=False).flat):
@@ -123,7 +116,7 @@ def draw_feature_maps(
     final = outputs[-1].data[0] if outputs[-1].ndim == 2 else None
     columns = max([min(len(m), max_maps) for _, m in maps] + [x.shape[1]])
     rows = 1 + len(maps) + (final is not None)
-    figure = _figure(1.1 * columns + 1.6, 1.2 * rows)
+    figure = new_figure(figsize=(1.1 * columns + 1.6, 1.2 * rows), dpi=100)
     grid = figure.add_gridspec(rows, columns + 1, width_ratios=[1.2] + [1] * columns)
 
     def row(r: int, title: str, arrays: np.ndarray) -> None:
