@@ -32,6 +32,7 @@ from .drawing import (
     draw_network,
 )
 from .layers import (
+    GELU,
     MLP,
     BatchNorm1d,
     Conv2d,
@@ -43,6 +44,7 @@ from .layers import (
     Linear,
     MaxPool2d,
     Module,
+    ModuleList,
     Parameter,
     ReLU,
     Sequential,
@@ -52,7 +54,10 @@ from .layers import (
     affine,
     conv2d,
     dropout,
+    erf,
+    gelu,
     log_softmax,
+    masked_fill,
     max_pool2d,
     relu,
     sigmoid,
@@ -61,6 +66,7 @@ from .layers import (
 )
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .optim import SGD, Adam, AdamW, LRSchedule, clip_grad_norm, piecewise_constant
+from .sampling import multinomial
 from .training import History, evaluate, fit, load, plot_history, save
 from .web.inline import draw_digit
 
@@ -79,11 +85,13 @@ __all__ = [
     "Embedding",
     "Flatten",
     "FlattenConsecutive",
+    "GELU",
     "LRSchedule",
     "LayerNorm",
     "Linear",
     "MaxPool2d",
     "Module",
+    "ModuleList",
     "Parameter",
     "ReLU",
     "Sequential",
@@ -107,13 +115,17 @@ __all__ = [
     "draw_model_graph",
     "draw_network",
     "dropout",
+    "erf",
     "evaluate",
     "fit",
+    "gelu",
     "load",
     "log_softmax",
     "manual_backprop",
+    "masked_fill",
     "max_pool2d",
     "mse_loss",
+    "multinomial",
     "network3",
     "piecewise_constant",
     "plot_history",

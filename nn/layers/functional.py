@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autodiff import Op, Tensor, apply
+from autodiff import Op, Tensor, apply, where
 from autodiff.tensor import lift
 
 
@@ -33,9 +33,50 @@ class Affine(Op):
         return dx, dweight, dbias
 
 
-def affine(x, weight: Tensor, bias: Tensor) -> Tensor:
-    """x @ weight.T + bias as one recorded op."""
+class Project(Op):
+    """z = x @ W^T (Linear without bias);  dx = g @ W, dW = g^T x"""
+
+    def forward(self, x, weight):
+        return x @ weight.T
+
+    def backward(self, grad_out, x, weight, z):
+        need_x, need_weight = self.needs_input_grad
+        g = grad_out if grad_out.ndim == 2 else grad_out.reshape((-1, grad_out.shape[-1]))
+        rows = x if x.ndim == 2 else x.reshape((-1, x.shape[-1]))
+        dx = grad_out @ weight if need_x else None
+        dweight = g.T @ rows if need_weight else None
+        return dx, dweight
+
+
+def affine(x, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """x @ weight.T + bias as one recorded op (x @ weight.T when bias is None)."""
+    if bias is None:
+        return project(x, weight)
     return apply(Affine(), lift(x, weight), weight, bias)
+
+
+def project(x, weight: Tensor) -> Tensor:
+    """x @ weight.T as one recorded op: a Linear layer without bias."""
+    return apply(Project(), lift(x, weight), weight)
+
+
+def masked_fill(x, mask, value: float) -> Tensor:
+    """x with value wherever mask is true (mask broadcasts against x), as PyTorch's
+    masked_fill; the gradient is zero where filled. The lecture's causal mask is
+    masked_fill(wei, tril[:T, :T] == 0, float("-inf"))."""
+    x = _tensor(x)
+    mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+    if mask.dtype != bool:
+        raise TypeError(f"masked_fill expects a boolean mask, got dtype {mask.dtype}")
+    try:
+        np.broadcast_shapes(mask.shape, x.shape)
+    except ValueError:
+        raise ValueError(
+            f"masked_fill: mask of shape {mask.shape} does not broadcast to x's {x.shape}"
+        ) from None
+    if np.broadcast_shapes(mask.shape, x.shape) != x.shape:
+        raise ValueError(f"masked_fill: mask of shape {mask.shape} would enlarge x's {x.shape}")
+    return where(mask, np.asarray(value, dtype=x.dtype), x)
 
 
 def sigmoid(x) -> Tensor:

@@ -79,6 +79,21 @@ class Module:
     def eval(self) -> Module:
         return self.train(False)
 
+    def register_buffer(self, name: str, array) -> None:
+        """Keep array as self.<name>: state saved and loaded with the parameters, never
+        trained (the lecture's causal mask, register_buffer("tril", np.tril(...)))."""
+        if not isinstance(name, str) or not name.isidentifier():
+            raise TypeError(f"register_buffer: name must be an identifier string, got {name!r}")
+        if isinstance(getattr(self, name, None), (Parameter, Module)):
+            raise KeyError(f"register_buffer: {name!r} is already a parameter or module")
+        if isinstance(array, Tensor):
+            array = array.data
+        if array is None or isinstance(array, (str, bytes)):
+            raise TypeError(f"register_buffer({name!r}, ...) expects an array, got {array!r}")
+        setattr(self, name, np.array(array))  # a copy: the module owns its buffer
+        if name not in self.buffer_names:
+            self.buffer_names = (*self.buffer_names, name)
+
     def parameters(self) -> list[Parameter]:
         return [p for _, p in self.named_parameters()]
 
