@@ -25,6 +25,7 @@ from .backprop import (
     verify_backprop,
 )
 from .drawing import (
+    draw_attention,
     draw_conv_graph,
     draw_feature_maps,
     draw_filters,
@@ -108,6 +109,7 @@ __all__ = [
     "conv2d",
     "cross_entropy",
     "data",
+    "draw_attention",
     "draw_conv_graph",
     "draw_digit",
     "draw_feature_maps",

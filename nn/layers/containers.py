@@ -75,6 +75,11 @@ class ModuleList(Module):
         for index, module in enumerate(self.items):
             yield from module.named_buffers(f"{prefix}{index}.")
 
+    def named_modules(self, prefix: str = ""):
+        yield prefix.rstrip("."), self
+        for index, module in enumerate(self.items):
+            yield from module.named_modules(f"{prefix}{index}.")
+
     def __getitem__(self, index: int | slice) -> Module | ModuleList:
         if isinstance(index, slice):
             return ModuleList(self.items[index])

@@ -5,6 +5,7 @@ Every layer (nn.layers) and network subclasses Module; optimizers update its Par
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 
 import numpy as np
@@ -38,7 +39,21 @@ class Module:
         raise NotImplementedError
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        out = self.forward(*args, **kwargs)
+        if isinstance(out, Tensor):
+            # A weak reference, so no graph is kept alive: nn.draw_model_graph finds the
+            # tensors a submodule computed from it (one box per attention head).
+            self._last_output = weakref.ref(out)
+        return out
+
+    def __getstate__(self) -> dict:
+        # The weak reference cannot be pickled, and a copy has no last call of its own.
+        return {k: v for k, v in vars(self).items() if k != "_last_output"}
+
+    def last_output(self) -> Tensor | None:
+        """The Tensor this module's last call returned, while something else keeps it alive."""
+        reference = vars(self).get("_last_output")
+        return reference() if reference is not None else None
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         """(dotted name, parameter) pairs, such as ("layers.0.weight", W)."""
@@ -61,6 +76,16 @@ class Module:
                 if isinstance(item, Module):
                     full = prefix + name + ("" if index is None else f".{index}")
                     yield from item.named_buffers(full + ".")
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """(dotted name, module) pairs, this module first as "", named as named_parameters."""
+        yield prefix.rstrip("."), self
+        for name, value in vars(self).items():
+            items = enumerate(value) if isinstance(value, (list, tuple)) else [(None, value)]
+            for index, item in items:
+                if isinstance(item, Module):
+                    full = prefix + name + ("" if index is None else f".{index}")
+                    yield from item.named_modules(full + ".")
 
     def modules(self) -> Iterator[Module]:
         """This module and every module inside it, parents before children."""
