@@ -20,7 +20,7 @@ from .functional import (
     softmax,
     tanh,
 )
-from .gelu import NormalCdf, erf, erfc, gelu, normal_cdf
+from .gelu import Gelu, NormalCdf, erf, erfc, gelu, normal_cdf
 from .grouping import FlattenConsecutive
 from .linear import INITIALIZERS, Linear
 from .mlp import MLP
@@ -43,6 +43,7 @@ __all__ = [
     "Flatten",
     "FlattenConsecutive",
     "GELU",
+    "Gelu",
     "LayerNorm",
     "Linear",
     "MaxPool",
