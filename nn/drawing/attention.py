@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from autodiff.tensor_methods import data_of
+from autodiff.core import data_of
 
 from ..training.plots import new_figure
 from .conv import _save
