@@ -46,7 +46,7 @@ def forward(p: dict[str, Tensor], targets: np.ndarray) -> dict[str, Tensor]:
     t["v"] = p["x"] @ p["Wv"].T
     t["scores"] = t["q"] @ t["k"].swapaxes(-2, -1)  # (B, T, T): query i against key j
     t["scaled"] = t["scores"] * HEAD_SIZE**-0.5  # keeps the softmax from saturating
-    t["masked"] = nn.masked_fill(t["scaled"], FUTURE, float("-inf"))
+    t["masked"] = t["scaled"].masked_fill(FUTURE, float("-inf"))
     t["wei"] = nn.softmax(t["masked"], axis=-1)  # each row sums to 1 over the past
     t["out"] = t["wei"] @ t["v"]  # (B, T, head_size)
     t["logits"] = t["out"] @ p["Wout"].T  # (B, T, vocab)

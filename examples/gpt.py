@@ -13,7 +13,8 @@ The lecture's hyper-parameters: batch 32, block 8, n_embd 32, 4 heads, AdamW lr 
 steps, the loss estimated every 500 steps on 200 batches of each split (bigram.py's own: lr
 1e-2, 3000 steps, every 300). Weights start as PyTorch's defaults. The code reads as the
 lecture's with torch's names replaced by ours: nn.Linear(..., bias=False), register_buffer,
-masked_fill, nn.softmax(x, axis=-1), k.swapaxes(-2, -1), autodiff.concatenate, nn.multinomial.
+wei.masked_fill, nn.softmax(x, axis=-1), k.swapaxes(-2, -1), autodiff.concatenate and
+nn.multinomial.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ class Head(nn.Module):
         q = self.query(x)  # (B, T, head_size)
         # attention scores ("affinities"), scaled by 1/sqrt(head_size)
         wei = q @ k.swapaxes(-2, -1) * k.shape[-1] ** -0.5  # (B, T, T)
-        wei = nn.masked_fill(wei, self.tril[:T, :T] == 0, float("-inf"))  # the future hidden
+        wei = wei.masked_fill(self.tril[:T, :T] == 0, float("-inf"))  # the future hidden
         wei = nn.softmax(wei, axis=-1)
         self.attention = wei.data  # kept for nn.draw_attention
         wei = self.dropout(wei)

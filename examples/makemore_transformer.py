@@ -46,7 +46,7 @@ class CausalSelfAttention(nn.Module):
         heads = (B, T, self.n_head, C // self.n_head)
         q, k, v = (t.reshape(heads).swapaxes(1, 2) for t in (q, k, v))  # (B, nh, T, hs)
         att = (q @ k.swapaxes(-2, -1)) * (1.0 / np.sqrt(k.shape[-1]))
-        att = nn.masked_fill(att, self.bias[:T, :T] == 0, float("-inf"))
+        att = att.masked_fill(self.bias[:T, :T] == 0, float("-inf"))
         att = nn.softmax(att, axis=-1)
         y = (att @ v).swapaxes(1, 2).reshape((B, T, C))  # heads side by side again
         return self.c_proj(y)

@@ -152,14 +152,14 @@ def test_masked_fill_matches_reference_with_zero_gradient_where_filled(backend):
     x = rng.standard_normal((2, 4, 4))
     mask = np.tril(np.ones((4, 4))) == 0
     r, s = rng.standard_normal(x.shape), [rng.standard_normal(x.shape)]
-    ours = ours_three_orders(lambda t: nn.masked_fill(t, mask, -5.0), [x], r, s)
+    ours = ours_three_orders(lambda t: t.masked_fill(mask, -5.0), [x], r, s)
     if backend == "torch":
         theirs = torch_three_orders(lambda t: t.masked_fill(torch.tensor(mask), -5.0), [x], r, s)
     else:
         theirs = (np.where(mask, -5.0, x), [np.where(mask, 0, r)], [np.zeros_like(x)])
     assert_orders_equal(ours, theirs)
     assert np.all(ours[1][0][:, mask] == 0)
-    filled = nn.masked_fill(Tensor(x), mask, float("-inf"))
+    filled = nn.masked_fill(Tensor(x), mask, float("-inf"))  # the function spelling too
     assert np.all(np.isneginf(filled.data[:, mask])) and np.all(
         filled.data[:, ~mask] == x[:, ~mask]
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autodiff import Op, Tensor, apply, where
+from autodiff import Op, Tensor, apply
 from autodiff.core import lift
 
 
@@ -69,22 +69,10 @@ def project(x, weight: Tensor) -> Tensor:
 
 
 def masked_fill(x, mask, value: float) -> Tensor:
-    """x with value wherever mask is true (mask broadcasts against x), as PyTorch's
-    masked_fill; the gradient is zero where filled. The lecture's causal mask is
+    """x with value wherever mask is true, as x.masked_fill(mask, value) (PyTorch's spelling;
+    the gradient is zero where filled). The lecture's causal mask is
     masked_fill(wei, tril[:T, :T] == 0, float("-inf"))."""
-    x = _tensor(x)
-    mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
-    if mask.dtype != bool:
-        raise TypeError(f"masked_fill expects a boolean mask, got dtype {mask.dtype}")
-    try:
-        np.broadcast_shapes(mask.shape, x.shape)
-    except ValueError:
-        raise ValueError(
-            f"masked_fill: mask of shape {mask.shape} does not broadcast to x's {x.shape}"
-        ) from None
-    if np.broadcast_shapes(mask.shape, x.shape) != x.shape:
-        raise ValueError(f"masked_fill: mask of shape {mask.shape} would enlarge x's {x.shape}")
-    return where(mask, np.asarray(value, dtype=x.dtype), x)
+    return _tensor(x).masked_fill(mask, value)
 
 
 def sigmoid(x) -> Tensor:
