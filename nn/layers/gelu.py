@@ -83,7 +83,7 @@ class NormalCdf(Op):
     """z = Phi(x) = erfc(-x / sqrt(2)) / 2;  dx = g * exp(-x^2/2) / sqrt(2 pi)"""
 
     def forward(self, x):
-        return (0.5 * erfc(-x * (1 / math.sqrt(2)))).astype(x.dtype, copy=False)
+        return _cdf(x)
 
     def backward(self, grad_out, x, z):
         return (grad_out * _normal_density(x),)
@@ -100,7 +100,9 @@ TANH_CUBIC = 0.044715
 
 def _cdf(x):
     """Phi(x) on arrays, or as the recorded NormalCdf op on Tensors (for second order)."""
-    return normal_cdf(x) if isinstance(x, Tensor) else 0.5 * erfc(-x * (1 / math.sqrt(2)))
+    if isinstance(x, Tensor):
+        return normal_cdf(x)
+    return (0.5 * erfc(-x * (1 / math.sqrt(2)))).astype(x.dtype, copy=False)  # float32 stays
 
 
 class Gelu(Op):
@@ -119,7 +121,7 @@ class Gelu(Op):
     def forward(self, x):
         if self.approximate == "tanh":
             return 0.5 * x * (1 + np.tanh(TANH_SCALE * (x + TANH_CUBIC * x * x * x)))
-        return (x * _cdf(x)).astype(x.dtype, copy=False)
+        return x * _cdf(x)
 
     def backward(self, grad_out, x, z):
         if self.approximate == "tanh":
