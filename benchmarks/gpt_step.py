@@ -48,7 +48,7 @@ def our_step(dtype):
 
     def step():
         _, loss = model(x, y)
-        model.zero_grad()
+        optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         return loss.item()

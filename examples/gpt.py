@@ -257,7 +257,7 @@ def train(model, text, settings: dict, seed: int, progress: bool = True) -> list
             bar.set_postfix(train=f"{history[-1]['train']:.4f}", val=f"{history[-1]['val']:.4f}")
         xb, yb = next(batches)
         logits, loss = model(xb, yb)
-        model.zero_grad()
+        optimizer.zero_grad()
         loss.backward()
         optimizer.step()
     history.append(

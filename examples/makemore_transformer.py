@@ -140,7 +140,7 @@ def run(data, steps, seed, eval_every=500, progress=True) -> dict:
             break
         batch = rng.integers(0, len(xtr), CONFIG["batch_size"])
         _, loss = model(xtr[batch], ytr[batch])
-        model.zero_grad()
+        optimizer.zero_grad()
         loss.backward()
         optimizer.step()
     return {
