@@ -1,6 +1,7 @@
 """The Module base and Parameter: parameters are found by walking a module's attributes.
 
-Every layer (nn.layers) and network subclasses Module; optimizers update its Parameters.
+Every layer (nn.layers) and network subclasses Module; optimizers update its Parameters, and
+every writer in the library changes an array in place only through `writable` (below).
 """
 
 from __future__ import annotations
@@ -10,7 +11,31 @@ from collections.abc import Iterator
 import numpy as np
 
 from autodiff import Tensor
-from autodiff.saved import ensure_writable
+from autodiff.saved import saved_by
+
+
+def writable(array: np.ndarray) -> np.ndarray:
+    """array itself when it is free to change in place; a writable copy (same layout) when a
+    graph saved it for backward, for the caller to bind in its place.
+
+    The library's own writers (optimizer steps, load_state_dict, running statistics) go
+    through here, so a graph never makes them fail: one awaiting backward keeps the array it
+    computed with, and its gradient stays that of the computation as it ran; a graph dropped
+    without backward costs one copy. A user's own `w.data[...] = 0` into such an array is
+    still refused by numpy, at the write. An array read-only for another reason is returned
+    as it is, for the write to refuse.
+    """
+    if array.flags.writeable or saved_by(array) is None:
+        return array
+    return array.copy(order="K")
+
+
+def writable_data(tensor: Tensor) -> np.ndarray:
+    """tensor.data, ready to change in place: rebound to a copy first when a graph saved it."""
+    data = tensor.data
+    if not data.flags.writeable:
+        data = tensor.data = writable(data)
+    return data
 
 
 class Parameter(Tensor):
@@ -101,10 +126,22 @@ class Module:
             value = np.asarray(state[name])
             if value.shape != p.shape:
                 raise ValueError(f"{name}: expected shape {p.shape}, got {value.shape}")
-        for name, array in own.items():
-            ensure_writable(array, f"load_state_dict(): {name}")
-        for name, array in own.items():
+        for name, p in self.named_parameters():
+            np.copyto(writable_data(p), state[name])
+        for name, array in self.named_buffers():
+            if not array.flags.writeable:  # saved by a graph: bind a copy in its place
+                owner, attribute = self._owner_of(name)
+                array = writable(array)
+                setattr(owner, attribute, array)
             np.copyto(array, state[name])
+
+    def _owner_of(self, dotted: str) -> tuple[object, str]:
+        """The object holding the attribute a dotted state name ends in, and that name."""
+        *path, attribute = dotted.split(".")
+        owner = self
+        for part in path:
+            owner = owner[int(part)] if part.isdigit() else getattr(owner, part)
+        return owner, attribute
 
     def extra_repr(self) -> str:
         return ""
