@@ -3,7 +3,7 @@ PyTorch defines them; a learning-rate schedule hook; gradient clipping by norm.
 
 A parameter that a graph saved for backward (a forward not yet backpropagated, or one
 dropped without backward) is not changed in place: the step binds the updated values to a
-fresh array (nn.layers.module.writable_data), so the step never fails for a graph and that
+fresh array (autodiff.tools.inplace.writable_data), so the step never fails for a graph and that
 graph's gradient stays the one of the computation as it ran.
 """
 

@@ -1,7 +1,8 @@
 """The Module base and Parameter: parameters are found by walking a module's attributes.
 
-Every layer (nn.layers) and network subclasses Module; optimizers update its Parameters, and
-every writer in the library changes an array in place only through `writable` (below).
+Every layer (nn.layers) and network subclasses Module; optimizers update its Parameters. The
+library's writers change an array in place only through autodiff's `writable`, which gives a
+fresh copy to bind when a graph saved the array.
 """
 
 from __future__ import annotations
@@ -11,31 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from autodiff import Tensor
-from autodiff.saved import saved_by
-
-
-def writable(array: np.ndarray) -> np.ndarray:
-    """array itself when it is free to change in place; a writable copy (same layout) when a
-    graph saved it for backward, for the caller to bind in its place.
-
-    The library's own writers (optimizer steps, load_state_dict, running statistics) go
-    through here, so a graph never makes them fail: one awaiting backward keeps the array it
-    computed with, and its gradient stays that of the computation as it ran; a graph dropped
-    without backward costs one copy. A user's own `w.data[...] = 0` into such an array is
-    still refused by numpy, at the write. An array read-only for another reason is returned
-    as it is, for the write to refuse.
-    """
-    if array.flags.writeable or saved_by(array) is None:
-        return array
-    return array.copy(order="K")
-
-
-def writable_data(tensor: Tensor) -> np.ndarray:
-    """tensor.data, ready to change in place: rebound to a copy first when a graph saved it."""
-    data = tensor.data
-    if not data.flags.writeable:
-        data = tensor.data = writable(data)
-    return data
+from autodiff.tools.inplace import writable, writable_data
 
 
 class Parameter(Tensor):
