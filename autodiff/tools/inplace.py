@@ -1,30 +1,32 @@
 """The in-place protection: arrays saved for backward stay read-only until a backward pass
-through their graph.
+through every graph that saved them.
 
 The core calls two functions here through `switches.protection` (installed when autodiff is
 imported): `lock(op)` when apply records an op, and `release(order)` after the backward walk.
 Locked are what a recorded op will read: its output for good (the graph's record) and its
-leaf inputs (parameters, constants, the batch), registered in PINNED until the walk through
-their graph releases them. So an in-place change that would corrupt a gradient (`w.data += 1`,
-`b.data[...] = 0`, an optimizer step before `backward()`) fails at the change, and updating
-parameters after `backward()` is legal. The library's own writers (optimizers,
-load_state_dict) take `writable` arrays, fresh ones where a graph saved the old. Knows nothing
-of the walk.
+leaf inputs (parameters, constants, the batch), registered in PINNED with the ops that saved
+them until the walks through their graphs release them. So a user's in-place change that
+would corrupt a gradient (`w.data += 1`, `b.data[...] = 0`) fails at the change, and
+updating parameters after `backward()` is legal. The library's own writers (optimizers,
+load_state_dict) never fail for a graph: `writable` gives them a fresh array to bind instead
+of one a graph saved. Knows nothing of the walk.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from weakref import ref
 
 import numpy as np
 
 from ..core.mode import switches
 from ..core.op import Op
 
-# id(array) -> (array, the class of the op that first saved it). Holding the array keeps
-# its id unique while registered; registered arrays are exactly those made read-only here.
-PINNED: dict[int, tuple[np.ndarray, type[Op]]] = {}
+# id(array) -> (array, the class of the op that first saved it, weak references to the ops
+# that saved it). Holding the array keeps its id unique while registered; registered arrays
+# are exactly those made read-only here.
+PINNED: dict[int, tuple[np.ndarray, type[Op], list]] = {}
 
 # Graphs dropped without a backward leave their arrays here; past this many entries, those
 # that nothing else holds any more are forgotten (see prune). lock checks it on insertion.
@@ -43,11 +45,18 @@ def lock(op: Op) -> None:
     flags.writeable = ... cost several times more."""
     saved = op.saved
     for t, array in zip(op.inputs, saved):
-        if t.op is None and id(array) not in PINNED and array.flags.writeable:
-            array.setflags(False)
-            PINNED[id(array)] = array, type(op)  # the class: the op holds its graph
-            if len(PINNED) > prune_at:
-                prune()
+        if t.op is None:
+            entry = PINNED.get(id(array))
+            if entry is not None:  # saved by another op (of this graph or another) too
+                savers = entry[2]
+                if len(savers) >= 8:  # forget the ops of graphs that are gone
+                    savers[:] = [r for r in savers if r() is not None]
+                savers.append(ref(op))
+            elif array.flags.writeable:
+                array.setflags(False)
+                PINNED[id(array)] = array, type(op), [ref(op)]
+                if len(PINNED) > prune_at:
+                    prune()
     output = saved[-1]
     if output.flags.writeable:
         output.setflags(False)
@@ -55,13 +64,26 @@ def lock(op: Op) -> None:
 
 def release(order: Iterable) -> None:
     """Make writable again the leaves' arrays registered for the tensors of `order` (a walked
-    graph). Arrays made by recorded ops stay read-only: they are the graph's record."""
+    graph), except those that an op of another graph still alive saved too: that graph's
+    backward is still to come. Arrays made by recorded ops stay read-only (the record)."""
+    ops = None
     for tensor in order:
-        if tensor.op is None and PINNED.pop(id(tensor.data), None) is not None:
-            try:  # noqa: SIM105 (contextlib.suppress costs more than the unlock itself)
-                tensor.data.setflags(True)
-            except ValueError:  # a view whose base another pending graph still saved
-                pass
+        if tensor.op is not None:
+            continue
+        entry = PINNED.get(id(tensor.data))
+        if entry is None:
+            continue
+        if ops is None:
+            ops = {t.op for t in order}
+        others = [r for r in entry[2] if (saver := r()) is not None and saver not in ops]
+        if others:
+            entry[2][:] = others
+            continue
+        del PINNED[id(tensor.data)]
+        try:  # noqa: SIM105 (contextlib.suppress costs more than the unlock itself)
+            tensor.data.setflags(True)
+        except ValueError:  # a view whose base another pending graph still saved
+            pass
     if len(PINNED) > prune_at:
         prune()
 
@@ -69,7 +91,7 @@ def release(order: Iterable) -> None:
 def prune() -> None:
     """Forget registered arrays that only the registry still holds (their graphs are gone)."""
     global prune_at
-    for key, (array, _) in list(PINNED.items()):
+    for key, (array, _, _) in list(PINNED.items()):
         # References: the registry's tuple, `array` here and getrefcount's argument.
         if sys.getrefcount(array) <= 3:
             del PINNED[key]
