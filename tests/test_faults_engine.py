@@ -22,7 +22,7 @@ GARBAGE = [
     (None, TypeError, "got None"),
     ("1.5", TypeError, "string '1.5'"),
     (b"\x00\x01", TypeError, "string"),
-    (["1", "2"], TypeError, "dtype <U1"),
+    (["1", "2"], TypeError, "list of strings (<U1"),
     ([1.0, None], TypeError, "Python objects"),
     (np.array([1.0, "a"], dtype=object), TypeError, "Python objects"),
     ([[1.0, 2.0], [3.0]], ValueError, "ragged"),
@@ -76,7 +76,7 @@ def test_complex_constants_are_refused_through_numpy_and_functions(make):
     "batch, words",
     [
         (np.ones((2, 3), dtype=complex), "complex"),
-        (np.array([["a", "b", "c"]]), "dtype <U1"),
+        (np.array([["a", "b", "c"]]), r"strings \(<U1"),
         (np.array([[1.0, None, 2.0]], dtype=object), "Python objects"),
     ],
 )
