@@ -15,7 +15,6 @@ of one a graph saved. Knows nothing of the walk.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
 from weakref import ref
 
 import numpy as np
@@ -23,10 +22,10 @@ import numpy as np
 from ..core.mode import switches
 from ..core.op import Op
 
-# id(array) -> (array, the class of the op that first saved it, weak references to the ops
-# that saved it). Holding the array keeps its id unique while registered; registered arrays
-# are exactly those made read-only here.
-PINNED: dict[int, tuple[np.ndarray, type[Op], list]] = {}
+# id(array) -> (array, the class of the op that first saved it, the ops that saved it: a weak
+# reference, or a list of them once a second op saves it). Holding the array keeps its id
+# unique while registered; registered arrays are exactly those made read-only here.
+PINNED: dict[int, tuple[np.ndarray, type[Op], ref | list[ref]]] = {}
 
 # Graphs dropped without a backward leave their arrays here; past this many entries, those
 # that nothing else holds any more are forgotten (see prune). lock checks it on insertion.
@@ -46,15 +45,13 @@ def lock(op: Op) -> None:
     saved = op.saved
     for t, array in zip(op.inputs, saved):
         if t.op is None:
-            entry = PINNED.get(id(array))
+            key = id(array)
+            entry = PINNED.get(key)
             if entry is not None:  # saved by another op (of this graph or another) too
-                savers = entry[2]
-                if len(savers) >= 8:  # forget the ops of graphs that are gone
-                    savers[:] = [r for r in savers if r() is not None]
-                savers.append(ref(op))
+                _add_saver(key, entry, op)
             elif array.flags.writeable:
                 array.setflags(False)
-                PINNED[id(array)] = array, type(op), [ref(op)]
+                PINNED[key] = array, type(op), ref(op)
                 if len(PINNED) > prune_at:
                     prune()
     output = saved[-1]
@@ -62,7 +59,17 @@ def lock(op: Op) -> None:
         output.setflags(False)
 
 
-def release(order: Iterable) -> None:
+def _add_saver(key: int, entry: tuple, op: Op) -> None:
+    array, first, savers = entry
+    if isinstance(savers, ref):
+        PINNED[key] = array, first, [savers, ref(op)]
+        return
+    if len(savers) >= 8:  # forget the ops of graphs that are gone
+        savers[:] = [r for r in savers if r() is not None]
+    savers.append(ref(op))
+
+
+def release(order: list) -> None:
     """Make writable again the leaves' arrays registered for the tensors of `order` (a walked
     graph), except those that an op of another graph still alive saved too: that graph's
     backward is still to come. Arrays made by recorded ops stay read-only (the record)."""
@@ -70,16 +77,23 @@ def release(order: Iterable) -> None:
     for tensor in order:
         if tensor.op is not None:
             continue
-        entry = PINNED.get(id(tensor.data))
+        key = id(tensor.data)
+        entry = PINNED.pop(key, None)
         if entry is None:
             continue
         if ops is None:
             ops = {t.op for t in order}
-        others = [r for r in entry[2] if (saver := r()) is not None and saver not in ops]
-        if others:
-            entry[2][:] = others
-            continue
-        del PINNED[id(tensor.data)]
+        savers = entry[2]
+        if isinstance(savers, ref):  # the usual case: one op saved it
+            saver = savers()
+            if saver is not None and saver not in ops:
+                PINNED[key] = entry  # its graph is still to be walked
+                continue
+        else:
+            others = [r for r in savers if (saver := r()) is not None and saver not in ops]
+            if others:
+                PINNED[key] = entry[0], entry[1], others
+                continue
         try:  # noqa: SIM105 (contextlib.suppress costs more than the unlock itself)
             tensor.data.setflags(True)
         except ValueError:  # a view whose base another pending graph still saved
