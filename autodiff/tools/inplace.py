@@ -60,6 +60,7 @@ def lock(op: Op) -> None:
 
 
 def _add_saver(key: int, entry: tuple, op: Op) -> None:
+    """Count op among the savers of a registered array (a list from the second one on)."""
     array, first, savers = entry
     if isinstance(savers, ref):
         PINNED[key] = array, first, [savers, ref(op)]
