@@ -290,7 +290,7 @@ MALFORMED = {
     "missing": (lambda path: path.unlink(), "No such file"),
     "wrong shape": (
         lambda path: write_model(path.parent, lambda d: d["weights"][0].pop()),
-        "layer 1 weights have shape (4, 784)",
+        "layer 2 weights (weights[0]) have shape (4, 784)",
     ),
     "no biases": (lambda path: write_model(path.parent, lambda d: d.pop("biases")), "missing"),
     "unknown activation": (
@@ -324,7 +324,7 @@ def test_serve_command_exits_2_on_a_malformed_model(tmp_path):
         capture_output=True, text=True, timeout=60, cwd=ROOT,
     )  # fmt: skip
     assert completed.returncode == 2
-    assert "error: cannot serve" in completed.stderr and "layer 1 weights" in completed.stderr
+    assert "error: cannot serve" in completed.stderr and "layer 2 weights" in completed.stderr
     assert "Serving" not in completed.stdout
 
 
