@@ -56,5 +56,8 @@ $(BIN)/notebook-stamp: $(BIN)/activate-stamp
 	$(BIN)/pip install -q -e '.[notebook]'
 	touch $@
 
+# Jupyter refuses to run as root unless told: as root (a container, CI), it is told.
+ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+
 notebook: setup $(BIN)/notebook-stamp
-	$(BIN)/jupyter notebook examples/notebooks $(ARGS)
+	$(BIN)/jupyter notebook examples/notebooks $(ALLOW_ROOT) $(ARGS)

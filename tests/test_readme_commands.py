@@ -88,7 +88,7 @@ COMMANDS = {
         "notebook", ("pip install -q -e '.[notebook]'", "jupyter notebook examples/notebooks")
     ),
     "make notebook ARGS=--no-browser": Dry(
-        "notebook ARGS=--no-browser", ("jupyter notebook examples/notebooks --no-browser",)
+        "notebook ARGS=--no-browser", ("jupyter notebook examples/notebooks", "--no-browser")
     ),
     "python examples/verify_backprop.py --bug transposed": Run(("planted bug: transposed",)),
     "python examples/makemore.py --model mlp --steps 3000": Run(
