@@ -19,7 +19,7 @@ import warnings
 from pathlib import Path
 
 import nn
-from autodiff.draw import render
+from autodiff.drawing import render
 
 
 def main() -> None:
