@@ -374,3 +374,25 @@ def test_the_nielsen_round_trip_runs_as_printed(fresh):
     # His network draws unseeded weights, so its accuracy after one epoch varies (918 of 2,000
     # seen); tests/test_nielsen_round_trip.py checks a seeded run learns.
     assert re.search(r"^Epoch 0: \d+ / 2000$", done.stdout, re.M), done.stdout
+
+
+@pytest.mark.parametrize(
+    "command, first",
+    [
+        ("python examples/mnist.py --epochs 3", "MNIST from embedded sample"),
+        ("python examples/chapter6.py basic_conv --epochs 1 --train-size 2000", "basic_conv: 20"),
+        ("python examples/makemore.py --model mlp --steps 3000", "mlp: 11,897 parameters"),
+    ],
+)
+def test_examples_say_data_and_settings_before_training(fresh, command, first):
+    lines = visible_lines(fresh.run(command).stdout)
+    said = next(i for i, line in enumerate(lines) if line.startswith(first))
+    bars = [i for i, line in enumerate(lines) if BAR.search(line)]
+    assert bars and said < bars[0], lines[: bars[0] + 1 if bars else 20]
+    assert lines[0].startswith("Note: ")  # the sample, said once, first
+
+
+def test_makemore_names_a_missing_data_file_in_one_line(fresh):
+    done = fresh.run("python examples/makemore.py --data names.txt")
+    assert done.returncode == 2 and "Traceback" not in done.stdout
+    assert done.stdout.strip() == "makemore.py: --data names.txt: no such file"
