@@ -2,9 +2,11 @@
 the panel's text in Python, then the page itself in headless Chromium (test_serve's harness),
 opened from disk as a saved file."""
 
+import base64
 import html
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +19,8 @@ from autodiff import Op, Tensor, draw_graph, grad, topological_order
 from autodiff.draw_labels import _input_names
 from autodiff.explore import explore
 from autodiff.explore_rules import RULES, evaluate, input_name, rule_of, tokens
+
+SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "explore-backprop.png"
 
 # ---------------------------------------------------------------- graphs
 
@@ -359,6 +363,17 @@ def test_broadcast_and_reuse_in_the_browser(browser, tmp_path):  # noqa: F811
     assert not severe(browser)
 
 
+def screenshot(browser, tmp_path):  # noqa: F811
+    size = browser.get_window_size()
+    browser.set_window_size(1400, 860)  # the graph at its natural size beside the panel
+    picture = base64.b64decode(browser.get_screenshot_as_base64())
+    browser.set_window_size(size["width"], size["height"])
+    assert picture.startswith(b"\x89PNG")
+    (tmp_path / "explore-backprop.png").write_bytes(picture)
+    if not SCREENSHOT.exists():  # the README's picture; delete it to take a new one
+        SCREENSHOT.write_bytes(picture)
+
+
 def test_nielsen_232_network_names_bp1_to_bp4_and_folds_layers(browser, tmp_path):  # noqa: F811
     model, x, y = nielsen_232()
     open_page(browser, nn.explore_model(model, x, y, loss=nn.mse_loss), tmp_path)
@@ -369,6 +384,8 @@ def test_nielsen_232_network_names_bp1_to_bp4_and_folds_layers(browser, tmp_path
             'return document.querySelector("[data-node].current")?.dataset.node ?? null'
         )
         seen[current] = panel_text(browser)
+        if current == "zs[1]":
+            screenshot(browser, tmp_path)
         if phase(browser) == "done":
             break
         click(browser, "step")
