@@ -425,3 +425,9 @@ def test_saved_page_makes_no_request(browser, tmp_path):  # noqa: F811
     # Every resource the page loaded after the document itself: none.
     assert browser.execute_script('return performance.getEntriesByType("resource").length') == 0
     assert not severe(browser)
+    # And none could leave: the page's Content-Security-Policy refuses a request made now.
+    browser.execute_script('new Image().src = "http://127.0.0.1:9/probe.png"')
+    WebDriverWait(browser, 5).until(lambda driver: any(
+        "Content Security Policy" in e["message"] and "probe.png" in e["message"]
+        for e in severe(driver)
+    ))  # fmt: skip
