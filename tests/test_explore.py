@@ -15,10 +15,9 @@ import pytest
 from test_serve import browser  # noqa: F401
 
 import nn
-from autodiff import Op, Tensor, draw_graph, grad, topological_order
-from autodiff.draw_labels import _input_names
-from autodiff.explore import explore
-from autodiff.explore_rules import RULES, evaluate, input_name, rule_of, tokens
+from autodiff import Op, Tensor, draw_graph, explore, grad, topological_order
+from autodiff.drawing.labels import _input_names
+from autodiff.drawing.rules import RULES, evaluate, input_name, rule_of, tokens
 
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "explore-backprop.png"
 
@@ -85,7 +84,7 @@ def test_every_op_of_autodiff_and_nn_has_a_rule_per_input():
         if cls.forward is Op.forward:
             continue  # an abstract base (_Reduction, _Flat) whose subclasses have forwards
         rule = rule_of(cls)
-        assert rule is not None, f"{cls.__name__} has no formula in autodiff.explore_rules"
+        assert rule is not None, f"{cls.__name__} has no formula in autodiff/drawing/rules.py"
         fixed, star = _input_names(cls)
         # One formula per input; ops of *args (concatenate, stack) share one for every x_i.
         assert len(rule.grads) == (1 if star != "input" else len(fixed)), cls

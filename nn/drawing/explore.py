@@ -6,8 +6,7 @@ steps where they apply. Importing this module gives the explorer nn's ops' formu
 from __future__ import annotations
 
 from autodiff import Tensor, topological_order
-from autodiff.explore import ExplorerPage, explore
-from autodiff.explore_rules import register_rule
+from autodiff.drawing import ExplorerPage, explore, register_rule
 
 from ..layers import MLP, Module
 from ..layers.conv import Conv, ConvTranspose, ConvWeightGrad

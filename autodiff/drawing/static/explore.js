@@ -1,6 +1,7 @@
 // The explorer's stepper. Python computed every number and every line of text (see
-// autodiff/explore.py); this script only reveals them, one tensor per step: positions
-// 1..F show the F values in topological order, F+1..F+B the B gradients in reverse order.
+// autodiff/drawing/explorer.py and steps.py); this script only reveals them, one tensor per
+// step: positions 1..F show the F values in topological order, F+1..F+B the B gradients in
+// the order of data.backward (reversed topological).
 "use strict";
 
 (() => {

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import ops
-from .draw_labels import _input_names
+from ..numpy_surface import ops
+from .labels import _input_names
 
 
 @dataclass(frozen=True)

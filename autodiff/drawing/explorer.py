@@ -1,15 +1,15 @@
 """Step through backprop: `explore(output)` is a page of the computation graph on which the
 forward values, then the gradients, appear one tensor at a time, each with its rule and numbers.
 
-The layout is draw's (Graphviz, rendered here to SVG once); the numbers are the ops' own: the
-values are the graph's, each gradient is op.backward's, summed back to its input's shape and
-accumulated in reverse topological order as the engine's walk does. The page's script
-(explore_static/) only reveals them: one self-contained document, no server, nothing fetched.
+The layout is draw_graph's (graph.layout, rendered here to SVG by Graphviz once); the
+numbers are the ops' own: the values are the graph's, each gradient is op.backward's, summed
+back to its input's shape and accumulated in reverse topological order as the engine's walk
+does (steps.py). The page's script (static/) only reveals them: one self-contained document,
+no server, nothing fetched.
 """
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
 import re
@@ -19,21 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from .draw import (
-    PROBLEMS,
-    _add_tensors,
-    _Context,
-    _Picture,
-    _refuse_unexpandable,
-    _require_dot,
-    _too_many,
-)
-from .draw_scalars import EXPANSIONS, ScalarGraph, _expand_block
-from .engine import _seed, topological_order
-from .explore_steps import Steps, backward_order, walk
-from .tensor import Tensor
+from ..core.engine import _seed, topological_order
+from ..core.tensor import Tensor
+from .graph import _Context, _Picture, _require_dot, layout
+from .steps import Steps, backward_order, walk
 
-STATIC = Path(__file__).resolve().parent / "explore_static"
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 class ExplorerPage:
@@ -85,8 +76,10 @@ def explore(
         )
     order = topological_order([output])
     grads, received, sent = walk(output, order, _seed(output, None, "explore()"))
-    context = _Context(output, order, params, names, group, large=8)
-    picture, owners = _layout(order, grads, context, expand, max_nodes)
+    # Labels show the explorer's gradients, and no node is coloured by its gradient's
+    # problems (zero, NaN): that would give the gradient away before its step.
+    context = _Context(output, order, params, names, group, 8, grads=grads, problems=False)
+    picture, owners = layout(order, context, expand, False, max_nodes)
     _require_dot()
     svg = picture.digraph(True, rankdir).pipe(format="svg").decode("utf-8")
     steps = Steps(order, context, grads, received, sent, notes or {})
@@ -101,85 +94,6 @@ def explore(
 
 
 # ---------------------------------------------------------------- the picture
-
-
-def _layout(order, grads, context, expand: bool, max_nodes: int) -> tuple[_Picture, dict]:
-    """draw_graph's picture, with the explorer's gradients in its labels, and the owner of
-    each node: node id -> (tensor index, flat element index or None)."""
-    if expand:
-        _refuse_unexpandable(order)
-        count = sum(tensor.size for tensor in order)
-    else:
-        count = len(order) + sum(tensor.op is not None for tensor in order)
-    if count > max_nodes:
-        raise ValueError(_too_many(count, max_nodes, expand))
-    picture = _Picture()
-    with _grads_shown(order, grads):
-        if expand:
-            owners = _add_owned_scalars(picture, order, context)
-        else:
-            _add_tensors(picture, order, context)
-            owners = {f"t{i}": (i, None) for i in range(len(order))}
-            owners |= {f"op{i}": (i, None) for i, t in enumerate(order) if t.op is not None}
-    if len(picture.nodes) > max_nodes:
-        raise ValueError(_too_many(len(picture.nodes), max_nodes, expand))
-    # draw colours a node by its gradient's problems (zero, NaN): here that would give the
-    # gradient away before its step, so nodes keep their role's colour.
-    for node_id, node in picture.nodes.items():
-        if node["kind"] in PROBLEMS:
-            owner, element = owners[node_id]
-            scalar_of_tensor = not expand or element is not None
-            node["kind"] = context.role(order[owner]) if scalar_of_tensor else "intermediate"
-    return picture, owners
-
-
-@contextlib.contextmanager
-def _grads_shown(order: list[Tensor], grads: dict):
-    """Labels read tensor.grad: give them the explorer's gradients while they are made."""
-    kept = [tensor.grad for tensor in order]
-    try:
-        for tensor in order:
-            tensor.grad = grads.get(tensor)
-        yield
-    finally:
-        for tensor, grad in zip(order, kept):
-            tensor.grad = grad
-
-
-class _OwnedScalars(ScalarGraph):
-    """expand=True's builder, noting which tensor (and which element) each node belongs to."""
-
-    def __init__(self, picture, context):
-        super().__init__(picture, context)
-        self.owner, self.owners = 0, {}
-
-    def values(self, tensor):
-        ids = super().values(tensor)
-        for flat, node_id in enumerate(ids.flat):
-            self.owners[node_id] = (self.owner, flat)
-        return ids
-
-    def value(self, data, grad, name, role, group):
-        node_id = super().value(data, grad, name, role, group)
-        self.owners[node_id] = (self.owner, None)
-        return node_id
-
-    def operation(self, label, inputs, outputs, input_names=None):
-        self.owners[f"f{len(self.picture.nodes)}"] = (self.owner, None)
-        super().operation(label, inputs, outputs, input_names)
-
-
-def _add_owned_scalars(picture, order, context) -> dict:
-    graph, ids = _OwnedScalars(picture, context), {}
-    for i, tensor in enumerate(order):
-        graph.owner = i
-        if tensor.op is None:
-            ids[tensor] = graph.values(tensor)
-        else:
-            rule = next((EXPANSIONS[c] for c in type(tensor.op).__mro__ if c in EXPANSIONS), None)
-            inputs = [ids[t] for t in tensor.op.inputs]
-            ids[tensor] = (rule or _expand_block)(graph, tensor.op, inputs, tensor)
-    return graph.owners
 
 
 _NODE = re.compile(r'<g id="([^"]*)" class="node">\s*<title>([^<]*)</title>(.*?)</g>', re.S)
@@ -272,7 +186,7 @@ def _page(title: str, svg: str, document: dict) -> str:
     style = (STATIC / "explore.css").read_text(encoding="utf-8")
     script = (STATIC / "explore.js").read_text(encoding="utf-8")
     if "</script" in script.lower():
-        raise RuntimeError("explore_static/explore.js contains </script and cannot be inlined")
+        raise RuntimeError("drawing/static/explore.js contains </script and cannot be inlined")
     # "</" could end the <script> early: JSON allows writing it as "<\\/".
     parts = {
         "title": html.escape(title),

@@ -2,7 +2,7 @@
 the order gradients appear in, and the side panel's lines for every step.
 
 Every number is an op's own (forward's value, backward's gradient, summed to the input's
-shape by the engine's sum_to_shape); formulas come from explore_rules. No drawing, no page.
+shape by the engine's sum_to_shape); formulas come from rules.py. No drawing, no page.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from .engine import sum_to_shape
-from .explore_rules import grad_formula, input_name, number, rule_of, substitute
-from .tensor import Tensor
+from ..core.engine import sum_to_shape
+from ..core.tensor import Tensor
+from .rules import grad_formula, input_name, number, rule_of, substitute
 
 SMALL = 6  # arrays up to SMALL x SMALL are shown in full in the side panel
 
