@@ -219,8 +219,9 @@ class Steps:
             else:
                 lines.append(["rule", text])
                 used = dict.fromkeys(re.findall(r"[A-Za-z_]\w*", formula))
-                for used_name in [n for n in used if n in values] or ["grad_out"]:
-                    lines += _lines("array", _array(f"  {used_name}", values[used_name]))
+                if formula not in values:  # grad_x = grad_out: the result says it all
+                    for used_name in [n for n in used if n in values] or ["grad_out"]:
+                        lines += _lines("array", _array(f"  {used_name}", values[used_name]))
                 lines += _lines("array", _array(f"  grad_{x}", grad))
             if summed.shape != grad.shape:
                 axes = _summed_axes(grad.shape, summed.shape)

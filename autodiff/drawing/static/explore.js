@@ -19,6 +19,12 @@
     buttons[id] = document.getElementById(id);
   }
   const speed = document.getElementById("speed");
+  const fit = document.getElementById("fit");
+  fit.addEventListener("change", () => {
+    document.getElementById("graph").classList.toggle("fit", fit.checked);
+    fit.blur(); // so that the arrow keys and space step again
+    render();
+  });
 
   // owner index -> the nodes and edges drawn for that tensor (its node, its op, their edges).
   const owned = new Map();
