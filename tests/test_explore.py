@@ -430,3 +430,24 @@ def test_saved_page_makes_no_request(browser, tmp_path):  # noqa: F811
         "Content Security Policy" in e["message"] and "probe.png" in e["message"]
         for e in severe(driver)
     ))  # fmt: skip
+
+
+def test_explore_model_groups_any_model_by_its_parameter_names():
+    model = nn.Sequential(nn.Linear(3, 4, seed=0), nn.ReLU(), nn.Linear(4, 2, seed=1))
+    x, labels = np.random.default_rng(0).normal(size=(5, 3)), np.array([0, 1, 1, 0, 1])
+    page = nn.explore_model(model, x, labels, loss=nn.cross_entropy)
+    clusters = re.findall(r'data-cluster="\d+" data-name="([^"]*)"', page.html)
+    assert clusters == ["layers.0", "layers.2"]
+    data = page_data(page)
+    assert not any(kind == "note" for t in data["tensors"] for kind, _ in t["backward"] or [])
+    loss = nn.cross_entropy(model(x), labels)
+    for name, parameter in model.named_parameters():
+        shown = next(t["grad"] for t in data["tensors"] if t["name"] == name)
+        np.testing.assert_allclose(shown, grad(loss, parameter).data, rtol=0, atol=1e-12)
+
+
+def test_names_cannot_break_the_page():
+    x = Tensor([1.0, 2.0], requires_grad=True, name="</script><b>{{svg}}")
+    page = explore((x * x).sum(), title="a </script> title")
+    assert page.html.count("</script>") == 2 and page.html.count("<svg") == 1
+    assert page_data(page)["tensors"][0]["name"] == "</script><b>{{svg}}"
