@@ -31,6 +31,7 @@ from .drawing import (
     draw_filters,
     draw_model_graph,
     draw_network,
+    explore_model,
 )
 from .layers import (
     GELU,
@@ -116,6 +117,7 @@ __all__ = [
     "draw_filters",
     "draw_model_graph",
     "draw_network",
+    "explore_model",
     "dropout",
     "erf",
     "evaluate",

@@ -11,7 +11,7 @@ import numpy as np
 
 from autodiff import Op, Tensor, apply
 
-from .module import Module, Parameter
+from .module import Module, Parameter, writable
 
 
 class Normalize(Op):
@@ -97,9 +97,12 @@ class BatchNorm1d(Module):
         return normalize(x, axes, self.eps) * self.weight + self.bias
 
     def _update_running(self, x: np.ndarray, axes: tuple, count: int) -> None:
-        """Move the running averages toward this batch's statistics, in place."""
+        """Move the running averages toward this batch's statistics, in place (on copies
+        when an evaluation graph saved them for backward)."""
         mean = x.mean(axis=axes)
         unbiased_var = x.var(axis=axes) * (count / (count - 1))
+        self.running_mean = writable(self.running_mean)
+        self.running_var = writable(self.running_var)
         self.running_mean *= 1 - self.momentum
         self.running_mean += self.momentum * mean
         self.running_var *= 1 - self.momentum
