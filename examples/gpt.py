@@ -295,8 +295,20 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, help="override max_iters")
     parser.add_argument("--seed", type=int, default=1337)
     parser.add_argument("--float32", action="store_true", help="float32 weights (default 64)")
-    parser.add_argument("--data", default=str(DEFAULT_DATA), help="a UTF-8 text file")
+    parser.add_argument(
+        "--data", help=f"a UTF-8 text file (default {DEFAULT_DATA}, else the shipped sample)"
+    )
     options = parser.parse_args(argv)
+    data = options.data
+    if data is None and DEFAULT_DATA.is_file():
+        data = str(DEFAULT_DATA)
+    elif data is None:
+        print(
+            f"Note: {DEFAULT_DATA} is not there, so this trains on the sample shipped in "
+            f"nn/data ({nn.data.TEXT_SAMPLE_PATH.name}: the first 1,000 lines, 26,182 "
+            "characters): its losses are not the lecture's. Pass --data input.txt for those."
+        )
+        data = str(nn.data.TEXT_SAMPLE_PATH)
     stage = "layernorm" if options.scaled else options.stage
     settings = dict(SCALED if options.scaled else BIGRAM if stage == "bigram" else LECTURE)
     if options.dropout is not None:
@@ -304,7 +316,7 @@ def main(argv=None) -> None:
     if options.steps is not None:
         settings["max_iters"] = options.steps
     dtype = np.float32 if options.float32 else np.float64
-    summary = run(stage, options.data, options.seed, settings, dtype)
+    summary = run(stage, data, options.seed, settings, dtype)
     for row in summary["history"]:
         print(f"step {row['step']}: train loss {row['train']:.4f}, val loss {row['val']:.4f}")
     reference = REFERENCE_VAL_LOSS.get(stage) if not options.scaled else None

@@ -155,9 +155,20 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=3407)
-    parser.add_argument("--data", default=str(DEFAULT_DATA))
+    parser.add_argument(
+        "--data", help=f"names, one a line (default {DEFAULT_DATA}, else the sample)"
+    )
     options = parser.parse_args(argv)
-    summary = run(options.data, options.steps, options.seed)
+    data = options.data
+    if data is None and DEFAULT_DATA.is_file():
+        data = str(DEFAULT_DATA)
+    elif data is None:
+        data = str(nn.data.NAMES_SAMPLE_PATH)
+        print(
+            f"Note: {DEFAULT_DATA} is not there, so this trains on the sample shipped in "
+            "nn/data (names_sample.txt, 1,002 names): its test loss is not makemore's."
+        )
+    summary = run(data, options.steps, options.seed)
     for step, train_loss, test_loss in summary["history"]:
         print(f"step {step}: train loss {train_loss:.4f}, test loss {test_loss:.4f}")
     print(
