@@ -81,19 +81,34 @@ class BinaryCrossEntropyWithLogits(Op):
 
 
 class SoftmaxCrossEntropy(Op):
-    """C = -(1/n) sum_x sum_j y_j ln softmax(z)_j;  dz = g (softmax(z) - y) / n"""
+    """C = -(1/n) sum_x sum_j y_j ln softmax(z)_j;  dz = g (softmax(z) - y) / n
+
+    The target is rows shaped like z (one-hot or probabilities), or integer labels (batch,)
+    for z (batch, classes): then y is the one-hot row of each label, never built.
+    """
 
     def __init__(self, target: np.ndarray):
         self.target = target
+        self.labels = target.dtype.kind in "iu"
 
     def forward(self, z):
         shifted = z - z.max(axis=-1, keepdims=True)
         log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+        if self.labels:
+            picked = log_p[np.arange(len(z)), self.target]
+            return np.asarray(-picked.sum() / _batch_size(z), dtype=z.dtype)
         return np.asarray(-(self.target * log_p).sum() / _batch_size(z), dtype=z.dtype)
 
     def backward(self, grad_out, z, cost):
         e = np.exp(z - z.max(axis=-1, keepdims=True))
-        return (grad_out * (e / e.sum(axis=-1, keepdims=True) - self.target) / _batch_size(z),)
+        p = e / e.sum(axis=-1, keepdims=True)
+        target = self.target
+        if self.labels and isinstance(p, np.ndarray):
+            p[np.arange(len(z)), target] -= 1
+            return (grad_out * p / _batch_size(z),)
+        if self.labels:  # second order, on Tensors: no item assignment, so the one-hot rows
+            target = np.eye(z.shape[-1], dtype=z.dtype)[target]
+        return (grad_out * (p - target) / _batch_size(z),)
 
 
 # ---------------------------------------------------------------- the public functions
@@ -163,6 +178,8 @@ def cross_entropy(logits: Tensor, target) -> Tensor:
                 f"cross_entropy: labels must lie in 0..{classes - 1} for {classes} logits, "
                 f"got values from {target.min()} to {target.max()}"
             )
+        if logits.ndim == 2:  # labels as they are: the op picks each row's entry
+            return apply(SoftmaxCrossEntropy(target), logits)
         target = np.eye(classes, dtype=logits.dtype)[target]
     return apply(SoftmaxCrossEntropy(_target_like(logits, target, "cross_entropy")), logits)
 
