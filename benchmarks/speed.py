@@ -125,8 +125,10 @@ def machine_facts(torch, jax, clock: str) -> list[str]:
     if torch is not None:
         facts.append(f"- PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
     if jax is not None:
-        facts.append(f"- JAX {jax.__version__} (jax.jit on the whole step), XLA_FLAGS="
-                     f"{os.environ.get('XLA_FLAGS', '(unset)')}")  # fmt: skip
+        flags = os.environ.get("XLA_FLAGS", "(unset)")
+        facts.append(f"- JAX {jax.__version__} (jax.jit on the whole step; `jax`: the batch "
+                     "gathered on the host and passed in; `jax in-jit gather`: indices passed, "
+                     f"gathered inside), XLA_FLAGS={flags}")  # fmt: skip
     facts.append(f"- clock: {clock}")
     return facts
 
