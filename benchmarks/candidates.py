@@ -116,7 +116,7 @@ class Candidates:
 
     def make(self, name: str):
         method = {
-            "autodiff Tensor(x)": "wrapped",
+            "autodiff Tensor(x)": "autodiff_wrapped",
             "nn.fit step": "fit_step",
             "jax in-jit gather": "jax_gather_in_jit",
         }.get(name, name)
@@ -177,7 +177,7 @@ class Candidates:
         model = nn.MLP(self.case.sizes, seed=0, dtype=self.dtype)
         model.load_state_dict(self.initial)
         optimizer = nn.SGD(model.parameters(), lr=self.case.lr)
-        step = nn.training.fit.training_step(model, LOSSES[self.case.cost], optimizer)
+        step = nn.training.training_step(model, LOSSES[self.case.cost], optimizer)
         x, y = self.x, self.y
 
         def run():
