@@ -4,18 +4,48 @@ from autodiff import Tensor
 x = Tensor([[1.0, 2.0]], requires_grad=True)
 y = (x * x).sum()
 y.backward()          # x.grad == 2 * x.data
+
+A house of four rooms, each importing only the rooms before it. Read the core first:
+- core/           the Tensor, `apply`, the elementary ops, the backward walk and `grad`,
+                  no_grad, the in-place protection (its __init__ gives the reading order)
+- numpy_surface/  numpy's dispatch protocols, the rest of the derivative table, linear
+                  algebra and layout functions; importing it installs numpy's protocols
+- tools/          gradcheck, detect_anomaly, compare_gradients, capture
+- drawing/        graphviz drawings of the graph
+ops.py and tensor.py keep the old paths `autodiff.ops.X` and `autodiff.tensor.Tensor`.
 """
 
-from .anomaly import AnomalyError
-from .capture import Captured, capture
-from .compare import GradientComparison, GradientRow, compare_gradients
-from .draw import draw_graph
-from .engine import backpropagate, grad, sum_to_shape, topological_order
-from .function import Op
-from .functions import concatenate, maximum, minimum, stack, where
-from .gradcheck import GradcheckError, gradcheck, numerical_gradient
-from .mode import detect_anomaly, enable_grad, no_grad
-from .tensor import ShapeError, Tensor, apply
+from . import (  # noqa: F401  (the old paths autodiff.ops.X, autodiff.tensor.X)
+    numpy_surface,  # noqa: F401  (installs numpy's protocols on the Tensor)
+    ops,
+    tensor,
+)
+from .core import (
+    Op,
+    ShapeError,
+    Tensor,
+    apply,
+    backpropagate,
+    enable_grad,
+    grad,
+    no_grad,
+    sum_to_shape,
+    topological_order,
+)
+from .drawing import draw_graph
+from .numpy_surface import concatenate, maximum, minimum, stack, where
+from .tools import (
+    AnomalyError,
+    Captured,
+    GradcheckError,
+    GradientComparison,
+    GradientRow,
+    capture,
+    compare_gradients,
+    detect_anomaly,
+    gradcheck,
+    numerical_gradient,
+)
 
 __all__ = [
     "AnomalyError",

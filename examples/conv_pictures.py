@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import nn
-from autodiff.draw import render
+from autodiff.drawing import render
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ import numpy as np
 
 import nn
 from autodiff import Tensor, draw_graph
-from autodiff.draw import render
+from autodiff.drawing import render
 
 
 def neuron_expression():

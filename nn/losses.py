@@ -11,8 +11,8 @@ import warnings
 import numpy as np
 
 from autodiff import Op, Tensor, apply
+from autodiff.core import data_of
 from autodiff.ops import Sigmoid, Softmax
-from autodiff.tensor_methods import data_of
 
 
 def _batch_size(a) -> int:

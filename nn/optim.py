@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from autodiff import Tensor
-from autodiff.saved import ensure_writable
+from autodiff.tools.inplace import ensure_writable
 
 
 class SGD:

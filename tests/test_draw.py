@@ -13,7 +13,7 @@ import pytest
 
 import nn
 from autodiff import Tensor, draw_graph, no_grad
-from autodiff.draw import COLOURS, render
+from autodiff.drawing import COLOURS, render
 
 NODE = re.compile(r"^\t(?:\t)?(\w+) \[(.*)\]$")
 EDGE = re.compile(r"^\t(?:\t)?(\w+) -> (\w+)(?: \[(.*)\])?$")

@@ -89,7 +89,7 @@ def test_draw_conv_graph_has_a_box_per_layer_with_shapes():
 
 
 def test_draw_conv_graph_renders(tmp_path):
-    from autodiff.draw import render
+    from autodiff.drawing import render
 
     graph = nn.draw_conv_graph(model(), IMAGE.reshape(1, 1, 28, 28))
     assert render(graph, tmp_path / "g.svg").read_text().count("<g id=") > 10

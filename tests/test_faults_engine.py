@@ -11,8 +11,9 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 import autodiff
 import nn
-from autodiff import Tensor, saved
-from autodiff.saved import PINNED
+from autodiff import Tensor
+from autodiff.tools import inplace
+from autodiff.tools.inplace import PINNED
 
 # ---------------------------------------------------------------- garbage in, errors out
 
@@ -363,12 +364,12 @@ def test_graphs_dropped_without_backward_do_not_grow_the_registry_forever():
     model = nn.MLP([4, 3, 2], seed=0)
     rng = np.random.default_rng(0)
     before = len(PINNED)
-    steps = saved.prune_at + 50  # enough fresh batches to pass the pruning threshold
+    steps = inplace.prune_at + 50  # enough fresh batches to pass the pruning threshold
     for _ in range(steps):  # inference without no_grad(): each batch is locked, then dropped
         model(rng.standard_normal((2, 4)))
     model.zs, model.activations = [], []
     assert len(PINNED) < before + steps  # pruned on the way
-    saved.prune()
+    inplace.prune()
     assert len(PINNED) <= before + 4  # the model's parameters
     # The parameters are still locked by the dropped graphs; a writer that asks releases
     # them, since no live graph needs them.

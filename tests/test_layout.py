@@ -1,5 +1,6 @@
-"""The house's rules, read from the source: which package may import which, no import cycles
-inside nn, and every public name of nn and autodiff still importable where users find it."""
+"""The house's rules, read from the source: which package may import which, autodiff's rooms
+one way above its core, no import cycles inside nn, and every public name of nn and autodiff
+still importable where users find it."""
 
 import ast
 import subprocess
@@ -59,7 +60,8 @@ def within(name: str, packages) -> bool:
 
 def test_the_rules_see_every_module_of_the_house():
     # A sanity check of the walker itself: these must be found, or the rules below read nothing.
-    assert {"autodiff.tensor", "nn.layers.linear", "nn.backprop.equations"} <= MODULES.keys()
+    assert {"autodiff.core.tensor", "nn.layers.linear", "nn.backprop.equations"} <= MODULES.keys()
+    assert "autodiff.core.op" in imports_of("autodiff.core.ops")
     assert "nn.layers" in imports_of("nn.backprop.report")
     assert "nn.backprop.diagnosis" in imports_of("nn.backprop.check")
 
@@ -68,6 +70,62 @@ def test_autodiff_never_imports_nn():
     for name in MODULES:
         if name.startswith("autodiff"):
             assert not {m for m in imports_of(name) if within(m, ["nn"])}, name
+
+
+# autodiff's rooms, lowest first: a room imports only the rooms before it in this list (the
+# core nothing but numpy, the standard library and itself). Rooms of equal rank do not import
+# each other. The package's own __init__ and the old-path modules (ops.py, tensor.py, draw.py)
+# sit above every room.
+ROOMS = {
+    "autodiff.core": 0,
+    "autodiff.numpy_surface": 1,
+    "autodiff.tools": 2,
+    "autodiff.drawing": 2,
+}
+OLD_PATHS = {"autodiff", "autodiff.ops", "autodiff.tensor", "autodiff.draw"}
+
+
+def room_of(name: str) -> str:
+    return next(room for room in ROOMS if within(name, [room]))
+
+
+def test_autodiff_is_rooms_and_old_paths_only():
+    entries = {p.name for p in (ROOT / "autodiff").iterdir() if p.name != "__pycache__"}
+    assert entries - {"__init__.py"} == {
+        "core", "numpy_surface", "tools", "drawing", "ops.py", "tensor.py", "draw.py",
+    }  # fmt: skip
+    for name in MODULES:
+        if name.startswith("autodiff") and name not in OLD_PATHS:
+            assert room_of(name), name
+
+
+def test_the_core_imports_numpy_the_standard_library_and_itself_only():
+    core = [name for name in MODULES if within(name, ["autodiff.core"])]
+    assert len(core) >= 8
+    for name in core:
+        imported = imports_of(name)
+        inside = {m for m in imported if m.startswith("autodiff")}
+        assert all(within(m, ["autodiff.core"]) for m in inside), (name, inside)
+        outside = {m.split(".")[0] for m in imported} - {"autodiff", "numpy"}
+        assert outside <= set(sys.stdlib_module_names), (name, outside)
+
+
+def test_the_core_fits_in_1200_lines():
+    lines = sum(
+        len(MODULES[n].read_text().splitlines()) for n in MODULES if n.startswith("autodiff.core")
+    )
+    assert lines <= 1200, lines
+
+
+def test_autodiff_rooms_import_only_rooms_below():
+    for name in MODULES:
+        if not name.startswith("autodiff") or name in OLD_PATHS:
+            continue
+        room = room_of(name)
+        for target in imports_of(name):
+            if target.startswith("autodiff") and not within(target, [room]):
+                assert target not in OLD_PATHS, f"{name} imports the old path {target}"
+                assert ROOMS[room_of(target)] < ROOMS[room], f"{name} imports {target}"
 
 
 def test_building_blocks_never_import_the_tools():

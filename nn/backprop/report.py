@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from autodiff import Tensor, no_grad, numerical_gradient
-from autodiff.tensor_methods import data_of
+from autodiff.core import data_of
 
 from ..layers import MLP, activation_function
 from ..losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss

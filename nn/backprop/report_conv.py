@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from autodiff import Tensor, no_grad
-from autodiff.tensor_methods import data_of
+from autodiff.core import data_of
 
 from ..layers import MLP, Module, Sequential
 from ..losses import cross_entropy, mse_loss

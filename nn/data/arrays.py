@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from autodiff.tensor_methods import data_of
+from autodiff.core import data_of
 
 PIXELS = 28 * 28  # Nielsen's columns are MNIST images
 Pair = tuple[np.ndarray, np.ndarray]

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from autodiff import Tensor, no_grad, topological_order
-from autodiff.draw import draw_graph, refuse_expansion
-from autodiff.tensor_methods import data_of
+from autodiff.core import data_of
+from autodiff.drawing import draw_graph, refuse_expansion
 
 from ..layers import Conv, Conv2d, ConvTranspose, ConvWeightGrad, Module, Sequential
 from ..layers.pooling import MaxPool, MaxUnpool

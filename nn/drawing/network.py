@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from autodiff import Tensor, topological_order
-from autodiff.draw import COLOURS, digraph, draw_graph
-from autodiff.draw_scalars import ScalarGraph, register_expansion
-from autodiff.tensor_methods import data_of
+from autodiff.core import data_of
+from autodiff.drawing import COLOURS, digraph, draw_graph
+from autodiff.drawing.scalars import ScalarGraph, register_expansion
 
 from ..layers import MLP, Affine, Module
 

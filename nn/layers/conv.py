@@ -14,7 +14,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from autodiff import Op, Tensor, apply
-from autodiff.tensor import lift
+from autodiff.core import lift
 
 from .linear import INITIALIZERS
 from .module import Module, Parameter

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from autodiff import Op, Tensor, apply
-from autodiff.tensor import lift
+from autodiff.core import lift
 
 
 class Affine(Op):

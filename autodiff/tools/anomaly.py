@@ -1,19 +1,23 @@
-"""Anomaly detection: where an op was created, and the error raised when it makes NaN or Inf.
+"""Anomaly detection: `detect_anomaly()`, where an op was created, and the error raised when it
+makes NaN or Inf.
 
-Only used while `detect_anomaly()` is active; the engine calls these two functions.
+While `detect_anomaly()` is active the core's switch holds this module's two functions, and
+apply and the backward walk call them.
 """
 
 from __future__ import annotations
 
 import traceback
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
-from .function import Op
+from ..core.mode import _Switch
+from ..core.op import Op
 
 # Frames inside the library are skipped when naming the user's line.
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parents[1]
 _LIBRARY_DIRS = (str(_PACKAGE), str(_PACKAGE.parent / "nn"))
 
 
@@ -43,3 +47,13 @@ def check_finite(op: Op, arrays, phase: str) -> None:
         raise AnomalyError(
             f"{op.name} produced {bad} in its {what} during {phase}; op created at {where}"
         )
+
+
+class detect_anomaly(_Switch):
+    """Raise at the first NaN or Inf made in forward or backward, naming the op and its origin.
+
+    It records where each op was created, so it slows the engine down: use it to debug.
+    """
+
+    attribute = "anomaly"
+    value = SimpleNamespace(record_origin=record_origin, check_finite=check_finite)

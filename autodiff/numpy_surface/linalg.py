@@ -12,10 +12,10 @@ import string
 
 import numpy as np
 
+from ..core.arguments import ShapeError, normalize_axis
+from ..core.tensor import Tensor, apply
 from . import ops
-from .arguments import ShapeError, normalize_axis, one_axis
-from .functions import as_tensor, lift_together
-from .tensor import Tensor, apply
+from .functions import as_tensor, lift_together, one_axis
 
 
 def einsum(subscripts: str, *operands, optimize=False) -> Tensor:

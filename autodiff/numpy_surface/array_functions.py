@@ -3,18 +3,18 @@
 One table entry per numpy name, taking numpy's own argument names; an argument we cannot honour
 (out=, where=, an integer dtype) is refused by that name. Functions without a gradient (shape
 queries, positions, comparisons of values) run on the values and return numpy results. Ufuncs
-are in numpy_ufuncs.py.
+are in ufuncs.py.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..core.methods import data_of
+from ..core.tensor import Tensor
 from . import functions as fn
 from . import linalg
 from .functions import as_tensor
-from .tensor import Tensor
-from .tensor_methods import data_of
 
 
 def refuse(name: str, **arguments) -> None:

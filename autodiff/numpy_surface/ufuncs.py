@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.methods import data_of
+from ..core.tensor import Tensor, apply, lift
 from . import functions as fn
 from . import ops
-from .numpy_functions import refuse
-from .tensor import Tensor, apply, lift
-from .tensor_methods import apply_binary, data_of
+from .array_functions import refuse
+from .functions import apply_binary
 
 LN2, LN10 = np.log(2.0), np.log(10.0)
 

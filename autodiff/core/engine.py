@@ -12,9 +12,7 @@ from operator import attrgetter
 
 import numpy as np
 
-from . import anomaly
 from .mode import switches
-from .saved import release
 from .tensor import Tensor, lift
 
 _creation = attrgetter("_id")
@@ -68,8 +66,8 @@ def backpropagate(roots: Sequence[Tensor], seeds: Sequence, create_graph: bool) 
         else:
             saved = op.saved
             input_grads = op.backward(grad_out, *saved)
-        if switches.anomaly:
-            anomaly.check_finite(op, input_grads, "backward")
+        if switches.anomaly is not None:
+            switches.anomaly.check_finite(op, input_grads, "backward")
         for tensor, grad, value in zip(inputs, input_grads, saved):
             if grad is None or not tensor.requires_grad:
                 continue
@@ -83,8 +81,8 @@ def backpropagate(roots: Sequence[Tensor], seeds: Sequence, create_graph: bool) 
                     )
             previous = grads.get(tensor)
             grads[tensor] = grad if previous is None else previous + grad
-    if not create_graph:
-        release(order)
+    if not create_graph and switches.protection is not None:
+        switches.protection.release(order)  # the leaves' arrays are writable again
     return grads
 
 

@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .engine import grad
-from .mode import no_grad
-from .tensor import Tensor
+from ..core.engine import grad
+from ..core.mode import no_grad
+from ..core.tensor import Tensor
 
 
 class GradcheckError(AssertionError):

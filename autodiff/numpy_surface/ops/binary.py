@@ -1,4 +1,5 @@
-"""Elementwise ops of two inputs (with numpy broadcasting): arithmetic, powers, max/min, where.
+"""Elementwise ops of two inputs beyond the core's + - * / **: floor division, remainder,
+maximum/minimum, where, logaddexp (with numpy broadcasting).
 
 The engine sums each gradient back to its input's shape, so rules here ignore broadcasting.
 """
@@ -7,69 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import Op
-
-
-class Add(Op):
-    """z = x + y;  dx = g, dy = g"""
-
-    def forward(self, x, y):
-        return x + y
-
-    def backward(self, grad_out, x, y, z):
-        return grad_out, grad_out
-
-
-class Sub(Op):
-    """z = x - y;  dx = g, dy = -g"""
-
-    def forward(self, x, y):
-        return x - y
-
-    def backward(self, grad_out, x, y, z):
-        return grad_out, -grad_out
-
-
-class Mul(Op):
-    """z = x * y;  dx = g * y, dy = g * x"""
-
-    def forward(self, x, y):
-        return x * y
-
-    def backward(self, grad_out, x, y, z):
-        return grad_out * y, grad_out * x
-
-
-class Div(Op):
-    """z = x / y;  dx = g / y, dy = -g * z / y"""
-
-    def forward(self, x, y):
-        return x / y
-
-    def backward(self, grad_out, x, y, z):
-        dx = grad_out / y
-        return dx, -dx * z
-
-
-class Pow(Op):
-    """z = x ** y;  dx = g * y * x ** (y - 1), dy = g * z * log(x)  (0 where x = 0, y >= 0)"""
-
-    def forward(self, x, y):
-        return x**y
-
-    def backward(self, grad_out, x, y, z):
-        x_is_zero = np.asarray(np.equal(x, 0))
-        dx = dy = None
-        if self.needs_input_grad[0]:
-            # At x = y = 0 the formula is 0 * 0 ** -1 = NaN, but x ** 0 is flat: its slope is 0.
-            # Only that point changes its exponent (1 - 1), so second order stays exact elsewhere.
-            both_zero = np.logical_and(x_is_zero, np.asarray(np.equal(y, 0)))
-            dx = grad_out * y * x ** (np.where(both_zero, 1, y) - 1)
-        if self.needs_input_grad[1]:
-            # 0 ** y is 0 for y > 0: slope 0, where z * log(x) would be 0 * -inf = NaN. log is
-            # taken of a safe base, so its own gradient (second order) is finite too.
-            dy = grad_out * z * np.log(np.where(x_is_zero, 1, x))
-        return dx, dy
+from ...core.op import Op
 
 
 class Maximum(Op):

@@ -1,7 +1,7 @@
 """The text of a graph drawing: labels of tensor and op nodes, and the names on their edges.
 
 Plain strings in Graphviz's label syntax (`\\n` centres a line, `\\l` left-aligns it); no
-graphviz, no graph traversal. Shared by draw (one node per tensor) and draw_scalars.
+graphviz, no graph traversal. Shared by graph.py (one node per tensor) and scalars.py.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import inspect
 
 import numpy as np
 
-from . import ops
-from .function import Op
-from .tensor import Tensor
+from ..core.op import Op
+from ..core.tensor import Tensor
+from ..numpy_surface import ops
 
 COMMUTATIVE = (ops.Add, ops.Mul, ops.Maximum, ops.Minimum)
 

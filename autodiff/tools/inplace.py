@@ -1,11 +1,14 @@
-"""Arrays saved for backward stay read-only until a backward pass through their graph.
+"""The in-place protection: arrays saved for backward stay read-only until a backward pass
+through their graph.
 
-`apply` makes the arrays a recorded op will read in backward read-only: its output for good
-(arrays computed by recorded ops are the graph's record), and its leaf inputs (parameters,
-constants, the user's batch), which it registers here. `backward()` and `grad()` make the
-leaves of the graph they walked writable again. So an in-place change that would corrupt a
-gradient (`w.data += 1`, `b.data[...] = 0`, an optimizer step before `backward()`) fails at
-the change, and updating parameters after `backward()` is legal. Knows nothing of the walk.
+The core calls two functions here through `switches.protection` (installed when autodiff is
+imported): `lock(op)` when apply records an op, and `release(order)` after the backward walk.
+Locked are what a recorded op will read: its output for good (the graph's record) and its
+leaf inputs (parameters, constants, the batch), registered in PINNED until the walk through
+their graph releases them. So an in-place change that would corrupt a gradient (`w.data += 1`,
+`b.data[...] = 0`, an optimizer step before `backward()`) fails at the change, and updating
+parameters after `backward()` is legal. Writers outside the engine (optimizers,
+load_state_dict) check an array with `ensure_writable` first. Knows nothing of the walk.
 """
 
 from __future__ import annotations
@@ -17,15 +20,38 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .function import Op
+from ..core.mode import switches
+from ..core.op import Op
 
 # id(array) -> (array, the class of the op that first saved it). Holding the array keeps
 # its id unique while registered; registered arrays are exactly those made read-only here.
 PINNED: dict[int, tuple[np.ndarray, type[Op]]] = {}
 
 # Graphs dropped without a backward leave their arrays here; past this many entries, those
-# that nothing else holds any more are forgotten (see prune). apply checks it on insertion.
+# that nothing else holds any more are forgotten (see prune). lock checks it on insertion.
 prune_at = 1024
+
+
+def install() -> None:
+    """Turn the protection on: the core calls lock and release through its switch."""
+    switches.protection = sys.modules[__name__]
+
+
+def lock(op: Op) -> None:
+    """Make what a just-recorded op will read in backward read-only: its output for good, its
+    leaf inputs until a backward pass releases them (an input made by a recorded op was locked
+    as that op's output). setflags with a positional argument: the keyword form and
+    flags.writeable = ... cost several times more."""
+    saved = op.saved
+    for t, array in zip(op.inputs, saved):
+        if t.op is None and id(array) not in PINNED and array.flags.writeable:
+            array.setflags(False)
+            PINNED[id(array)] = array, type(op)  # the class: the op holds its graph
+            if len(PINNED) > prune_at:
+                prune()
+    output = saved[-1]
+    if output.flags.writeable:
+        output.setflags(False)
 
 
 def release(order: Iterable) -> None:

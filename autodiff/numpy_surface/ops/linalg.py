@@ -1,6 +1,7 @@
-"""Linear algebra ops: matmul (numpy's rules for 1-D, 2-D and batched operands) and einsum.
+"""Linear algebra ops beyond the core's matmul: einsum and the spectral norm.
 
-dot, vdot, inner, outer, tensordot, trace and norms are built from these in linalg.py.
+matmul is the core's (core/ops.py); dot, vdot, inner, outer, tensordot, trace and norms are built
+from these in numpy_surface/linalg.py.
 """
 
 from __future__ import annotations
@@ -9,35 +10,7 @@ import string
 
 import numpy as np
 
-from ..function import Op
-
-
-def _swap_last(a):
-    return a.swapaxes(-1, -2)
-
-
-class MatMul(Op):
-    """z = x @ y (numpy rules: 1-D, 2-D, batched);  dx = g @ y^T, dy = x^T @ g"""
-
-    def forward(self, x, y):
-        return x @ y
-
-    def backward(self, grad_out, x, y, z):
-        if x.ndim == 1 and y.ndim == 1:
-            return grad_out * y, grad_out * x
-        # A 1-D operand acts as a row (left) or a column (right); give g that axis back.
-        x_is_vector, y_is_vector = x.ndim == 1, y.ndim == 1
-        if x_is_vector:
-            grad_out = grad_out.reshape(grad_out.shape[:-1] + (1, grad_out.shape[-1]))
-            x = x.reshape((1, -1))
-        if y_is_vector:
-            grad_out = grad_out.reshape(grad_out.shape + (1,))
-            y = y.reshape((-1, 1))
-        dx = grad_out @ _swap_last(y) if self.needs_input_grad[0] else None
-        dy = _swap_last(x) @ grad_out if self.needs_input_grad[1] else None
-        if y_is_vector and dy is not None:
-            dy = dy.reshape(dy.shape[:-1])
-        return dx, dy
+from ...core.op import Op
 
 
 class Einsum(Op):

@@ -2,17 +2,24 @@
 splitting (concatenate, stack, the *stack family, split), and layout (moveaxis, flip, roll,
 tile, pad, sort, ...). Each is composed of recorded ops, so second order comes for free.
 
-Linear algebra lives in linalg.py; numpy's names reach these through numpy_functions.py.
+Linear algebra lives in linalg.py; numpy's names reach these through array_functions.py.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..core.arguments import normalize_axis
+from ..core.methods import data_of
+from ..core.tensor import Tensor, apply, lift
 from . import ops
-from .arguments import normalize_axis, one_axis
-from .tensor import Tensor, apply, lift
-from .tensor_methods import apply_binary, data_of
+
+
+def one_axis(axis, ndim: int) -> int:
+    """One axis of a tensor of rank ndim, made non-negative (functions taking a single axis)."""
+    if not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"axis must be one integer here, got {axis!r}")
+    return normalize_axis(axis, ndim)[0]
 
 
 def as_tensor(value) -> Tensor:
@@ -23,6 +30,12 @@ def as_tensor(value) -> Tensor:
     if array.dtype.kind != "f":
         array = array.astype(np.float64)
     return Tensor._make(array, False)
+
+
+def apply_binary(op_class, a, b):
+    """op_class on a and b, the constant among them lifted to the Tensor's dtype."""
+    like = a if isinstance(a, Tensor) else b
+    return apply(op_class(), lift(a, like), lift(b, like))
 
 
 def lift_together(values) -> list[Tensor]:

@@ -39,12 +39,6 @@ def reduction_axes(axis, ndim: int) -> tuple | None:
     return normalize_axis(axis, ndim)
 
 
-def one_axis(axis, ndim: int) -> int:
-    if not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"axis must be one integer here, got {axis!r}")
-    return normalize_axis(axis, ndim)[0]
-
-
 def check_matmul(x, y) -> None:
     """Name both shapes and what would fit, instead of numpy's bare message."""
     if x.ndim == 0 or y.ndim == 0:

@@ -18,10 +18,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .engine import _memory_owner, _seed, sum_to_shape
-from .function import Op
-from .mode import switches
-from .tensor import Tensor
+from ..core.engine import _memory_owner, _seed, sum_to_shape
+from ..core.mode import switches
+from ..core.op import Op
+from ..core.tensor import Tensor
 
 # Ways for Python to read a tensor's values (and so branch on them) while recording.
 _ESCAPES = ("__bool__", "__array__", "item", "numpy")

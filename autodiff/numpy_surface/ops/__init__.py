@@ -1,36 +1,37 @@
-"""Primitive operations: the derivative table of the engine, one module per family.
+"""The whole derivative table: the core's elementary ops, and numpy's other differentiable
+functions, one module per family.
 
-Each op is a small class with its forward and its gradient side by side; the docstring states
-both formulas with g for the incoming gradient (grad_out). Rules see arrays or Tensors (see
-function.py) and may return gradients at the broadcast shape: the engine sums them back to each
-input's shape in one place. Ops never look at the graph.
+Written as the elementary ops are (autodiff/core/ops.py, read that first): each op a small class
+with its forward and its gradient side by side, the docstring stating both formulas with g for
+the incoming gradient (grad_out). Ops never look at the graph.
 """
 
-from .binary import (
+from ...core.ops import (  # noqa: F401  (re-exported: the table in one namespace)
     Add,
     Div,
-    FloorDivide,
-    LogAddExp,
-    Maximum,
-    Minimum,
-    Mod,
-    Mul,
-    Pow,
-    Sub,
-    Where,
-)
-from .layout import (
-    BroadcastTo,
-    Concatenate,
+    Exp,
     Index,
-    Permute,
+    Log,
+    MatMul,
+    Max,
+    Mean,
+    Mul,
+    Neg,
+    Pow,
+    PowConst,
+    Relu,
     Reshape,
     ScatterAdd,
-    Stack,
+    Sigmoid,
+    Sub,
+    Sum,
+    Tanh,
     Transpose,
 )
-from .linalg import Einsum, MatMul, SpectralNorm
-from .reduce import CumProd, CumSum, LogSoftmax, LogSumExp, Max, Mean, Min, Prod, Softmax, Sum
+from .binary import FloorDivide, LogAddExp, Maximum, Minimum, Mod, Where
+from .layout import BroadcastTo, Concatenate, Permute, Stack
+from .linalg import Einsum, SpectralNorm
+from .reduce import CumProd, CumSum, LogSoftmax, LogSumExp, Min, Prod, Softmax
 from .unary import (
     Abs,
     Arctan,
@@ -39,22 +40,15 @@ from .unary import (
     Clip,
     Cos,
     Cosh,
-    Exp,
     Expm1,
     Floor,
-    Log,
     Log1p,
-    Neg,
-    PowConst,
-    Relu,
     Round,
-    Sigmoid,
     Sign,
     Sin,
     Sinh,
     Sqrt,
     Tan,
-    Tanh,
 )
 
 __all__ = [

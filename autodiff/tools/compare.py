@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import grad, sum_to_shape
-from .tensor import Tensor
+from ..core.engine import grad, sum_to_shape
+from ..core.tensor import Tensor
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The scalar expansion behind `draw_graph(expand=True)`: one node per scalar, micrograd style.
 
-Per-op rules turn each op into scalar operations on draw's picture; node text comes from
-draw_labels, colours and graphviz stay in draw. Ops defined outside autodiff bring their own
+Per-op rules turn each op into scalar operations on graph.py's picture; node text comes from
+labels.py, colours and graphviz stay in graph.py. Ops defined outside autodiff bring their own
 rule with `register_expansion`.
 """
 
@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import ops
-from .draw_labels import edge_labels, escape, number, op_label
-from .function import Op
-from .tensor import Tensor
+from ..core.op import Op
+from ..core.tensor import Tensor
+from ..numpy_surface import ops
+from .labels import edge_labels, escape, number, op_label
 
 if TYPE_CHECKING:
-    from .draw import _Context, _Picture
+    from .graph import _Context, _Picture
 
 SYMBOLS = {"Add": "+", "Sub": "−", "Mul": "×", "Div": "÷", "Neg": "−", "Sigmoid": "σ", "Sum": "+"}
 

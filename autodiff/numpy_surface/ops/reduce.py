@@ -1,6 +1,7 @@
-"""Reductions and scans along axes: sum, mean, max/min, prod, logsumexp, softmax, cumsum/cumprod.
+"""Reductions and scans beyond the core's sum, mean and max: min, prod, logsumexp, softmax,
+log_softmax, cumsum/cumprod.
 
-`axis` is None or a tuple of non-negative axes (tensor.py normalizes what users pass); the
+`axis` is None or a tuple of non-negative axes (the methods normalize what users pass); the
 scans take one axis. Gradients come back at the input's rank, ready to broadcast.
 """
 
@@ -8,63 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import Op
-
-
-def _keepdims_shape(shape: tuple, axis: tuple | None) -> tuple:
-    """The shape of a reduction over `axis` with keepdims=True."""
-    if axis is None:
-        return (1,) * len(shape)
-    return tuple(1 if i in axis else n for i, n in enumerate(shape))
-
-
-def _reduced_shape(shape: tuple, axis: tuple | None) -> tuple:
-    return () if axis is None else tuple(n for i, n in enumerate(shape) if i not in axis)
-
-
-class _Reduction(Op):
-    """Shared settings of reductions; `axis` is None or a tuple of non-negative axes."""
-
-    def __init__(self, axis: tuple | None, keepdims: bool):
-        self.axis, self.keepdims = axis, keepdims
-
-    def expand(self, grad_out, x):
-        """Bring a reduced gradient back to the input's rank, ready to broadcast."""
-        return grad_out.reshape(_keepdims_shape(x.shape, self.axis))
-
-
-class Sum(_Reduction):
-    """z = sum(x, axis);  dx = g broadcast back over axis"""
-
-    def forward(self, x):
-        return x.sum(axis=self.axis, keepdims=self.keepdims)
-
-    def backward(self, grad_out, x, z):
-        return (np.broadcast_to(self.expand(grad_out, x), x.shape),)
-
-
-class Mean(_Reduction):
-    """z = mean(x, axis);  dx = g / n broadcast back over axis, n the number averaged"""
-
-    def forward(self, x):
-        return x.mean(axis=self.axis, keepdims=self.keepdims)
-
-    def backward(self, grad_out, x, z):
-        count = x.size // max(z.size, 1)
-        return (np.broadcast_to(self.expand(grad_out, x) / count, x.shape),)
-
-
-class Max(_Reduction):
-    """z = max(x, axis);  dx = g where x == z, shared equally between ties"""
-
-    def forward(self, x):
-        return x.max(axis=self.axis, keepdims=self.keepdims)
-
-    def backward(self, grad_out, x, z):
-        # A constant mask in x's dtype: counting a bool mask gives int64, which would make
-        # float32 gradients float64.
-        hits = np.asarray(np.equal(x, self.expand(z, x)), dtype=x.dtype)
-        return (hits * self.expand(grad_out, x) / hits.sum(axis=self.axis, keepdims=True),)
+from ...core.op import Op
+from ...core.ops import Max, _reduced_shape, _Reduction
 
 
 class Min(Max):

@@ -1,4 +1,8 @@
-"""Global switches: whether ops are recorded (`no_grad`), checked (`detect_anomaly`), captured."""
+"""Global switches: whether ops are recorded (`no_grad`), protected, checked for NaN, captured.
+
+The tools room sets the last three: tools/inplace.py (always, when autodiff is imported),
+tools/anomaly.py (`detect_anomaly`) and tools/capture.py; the core only calls them.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ import functools
 
 class _Switches:
     grad_enabled = True
-    anomaly = False
+    protection = None  # lock(op) in apply, release(order) after the walk (tools/inplace.py)
+    anomaly = None  # the NaN/Inf checker while detect_anomaly() is active (tools/anomaly.py)
     recording = None  # a list collecting (op, inputs, output) while capture.py records
 
 
@@ -47,12 +52,3 @@ class enable_grad(_Switch):
     """Turn recording back on inside a `no_grad` block."""
 
     attribute, value = "grad_enabled", True
-
-
-class detect_anomaly(_Switch):
-    """Raise at the first NaN or Inf made in forward or backward, naming the op and its origin.
-
-    It records where each op was created, so it slows the engine down: use it to debug.
-    """
-
-    attribute, value = "anomaly", True
