@@ -14,7 +14,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from autodiff import Op, Tensor, apply
-from autodiff.core import lift
+from autodiff.core import Code, lift
 
 from .linear import INITIALIZERS
 from .module import Module, Parameter
@@ -78,6 +78,36 @@ def _channels_first(grad: np.ndarray) -> np.ndarray:
     return grad.transpose(1, 0, 2, 3).reshape(grad.shape[1], -1)
 
 
+def windows_code(x: str, target: str, kernel, stride, padding) -> str:
+    """Source assigning target the (N, C, oh, ow, kh, kw) windows of x padded by padding."""
+    (ph, pw), (sh, sw) = padding, stride
+    if ph or pw:
+        x = f"np.pad({x}, ((0, 0), (0, 0), ({ph}, {ph}), ({pw}, {pw})))"
+    step = "" if (sh, sw) == (1, 1) else f"[:, :, ::{sh}]" if sw == 1 else f"[:, :, ::{sh}, ::{sw}]"
+    return f"{target} = sliding_window_view({x}, {tuple(kernel)!r}, axis=(2, 3)){step}"
+
+
+def col2im_code(grad: str, weight: str, target: str, shape, kernel, stride, padding) -> str:
+    """Source assigning target the adjoint of the correlation with weight, applied to grad
+    (N, O, oh, ow): each kernel position's share added back where its windows sit."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n, c, height, width = shape
+    oh, ow = output_size((height, width), kernel, stride, padding)
+    rows = f"u:u + {sh * (oh - 1) + 1}" + (f":{sh}" if sh != 1 else "")
+    cols = f"v:v + {sw * (ow - 1) + 1}" + (f":{sw}" if sw != 1 else "")
+    padded = target if not (ph or pw) else f"{target}_padded"
+    lines = [
+        f"{target}_shares = np.einsum('noij,ocuv->ncuvij', {grad}, {weight}, optimize=True)",
+        f"{padded} = np.zeros({(n, c, height + 2 * ph, width + 2 * pw)!r}, dtype={grad}.dtype)",
+        f"for u in range({kh}):",
+        f"    for v in range({kw}):",
+        f"        {padded}[:, :, {rows}, {cols}] += {target}_shares[:, :, u, v]",
+    ]
+    if ph or pw:
+        lines.append(f"{target} = {padded}[:, :, {ph}:{ph + height}, {pw}:{pw + width}]")
+    return "\n".join(lines)
+
+
 class Conv(Op):
     """y = x (*) w + b (correlation);  dx = ConvTranspose(g, w), dw = ConvWeightGrad(x, g),
     db = g summed over batch, height and width"""
@@ -110,6 +140,26 @@ class Conv(Op):
         if len(bias_and_y) == 2 and need[2]:
             db = grad_out.sum(axis=(0, 2, 3))
         return (dx, dw) if len(bias_and_y) == 1 else (dx, dw, db)
+
+    def code(self, x, weight, *bias_and_y) -> Code:
+        kernel, stride, padding = weight.shape[2:], self.stride, self.padding
+        forward = windows_code("{x}", "{out}_windows", kernel, stride, padding) + (
+            "\n{out} = np.einsum('ncijuv,ocuv->noij', {out}_windows, {weight}, optimize=True)"
+        )
+        grads = [
+            (
+                col2im_code("{g}", "{weight}", "{d}", x.shape, kernel, stride, padding),
+                "conv: each g[n, o, i, j] w[o] added back to its window",
+            ),
+            (
+                "np.einsum('noij,ncijuv->ocuv', {g}, {out}_windows, optimize=True)",
+                "conv: dw = g correlated with x's windows",
+            ),
+        ]
+        if len(bias_and_y) == 2:
+            forward += " + {bias}.reshape(-1, 1, 1)"
+            grads.append(("{g}.sum(axis=(0, 2, 3))", "conv: g summed over batch, height, width"))
+        return Code(forward, *grads)
 
 
 class ConvTranspose(Op):
@@ -159,6 +209,23 @@ class ConvTranspose(Op):
             d_weight = apply(ConvWeightGrad(self.stride, self.padding, kernel), grad_out, grad)
         return d_grad, d_weight
 
+    def code(self, grad, weight, dx) -> Code:
+        kernel, stride, padding = weight.shape[2:], self.stride, self.padding
+        shape = grad.shape[:1] + weight.shape[1:2] + self.input_size
+        return Code(
+            col2im_code("{grad}", "{weight}", "{out}", shape, kernel, stride, padding),
+            (
+                windows_code("{g}", "{d}_windows", kernel, stride, padding)
+                + "\n{d} = np.einsum('ncijuv,ocuv->noij', {d}_windows, {weight}, optimize=True)",
+                "conv transpose: its adjoint, the correlation with w",
+            ),
+            (
+                windows_code("{g}", "{d}_windows", kernel, stride, padding)
+                + "\n{d} = np.einsum('noij,ncijuv->ocuv', {grad}, {d}_windows, optimize=True)",
+                "conv transpose: grad correlated with the windows of g",
+            ),
+        )
+
 
 class ConvWeightGrad(Op):
     """dw[o, c, u, v] = sum_{n, i, j} g[n, o, i, j] x[n, c, s i + u, s j + v];
@@ -189,6 +256,21 @@ class ConvWeightGrad(Op):
             d_x = apply(ConvTranspose(self.stride, self.padding, x.shape[2:]), grad, grad_out)
         d_grad = apply(Conv(self.stride, self.padding), x, grad_out) if need[1] else None
         return d_x, d_grad
+
+    def code(self, x, grad, dw) -> Code:
+        kernel, stride, padding = self.kernel_size, self.stride, self.padding
+        return Code(
+            windows_code("{x}", "{out}_windows", kernel, stride, padding)
+            + "\n{out} = np.einsum('noij,ncijuv->ocuv', {grad}, {out}_windows, optimize=True)",
+            (
+                col2im_code("{grad}", "{g}", "{d}", x.shape, kernel, stride, padding),
+                "conv weight gradient: grad times g added back to each window",
+            ),
+            (
+                "np.einsum('ncijuv,ocuv->noij', {out}_windows, {g}, optimize=True)",
+                "conv weight gradient: x's windows correlated with g",
+            ),
+        )
 
 
 def conv2d(x, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0) -> Tensor:

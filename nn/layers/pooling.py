@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from autodiff import Op, Tensor, apply
+from autodiff.core import Code
 
 from .conv import pair
 from .module import Module
@@ -58,6 +59,34 @@ class MaxPool(Op):
         overlapping = any(s < k for s, k in zip(self.stride, self.kernel_size))
         return (apply(MaxUnpool(self.argmax, x.shape, overlapping), grad_out),)
 
+    def code(self, x, y) -> Code:
+        (n, c), (kh, kw), (sh, sw) = x.shape[:2], self.kernel_size, self.stride
+        oh, ow = y.shape[2:]
+        step = (
+            ""
+            if (sh, sw) == (1, 1)
+            else f"[:, :, ::{sh}]"
+            if sw == 1
+            else f"[:, :, ::{sh}, ::{sw}]"
+        )
+        rows = f"u:u + {sh * (oh - 1) + 1}" + (f":{sh}" if sh != 1 else "")
+        cols = f"v:v + {sw * (ow - 1) + 1}" + (f":{sw}" if sw != 1 else "")
+        return Code(
+            f"{{out}}_windows = sliding_window_view({{x}}, ({kh}, {kw}), axis=(2, 3)){step}"
+            f".reshape({n}, {c}, {oh}, {ow}, {kh * kw})\n"
+            "{out}_pick = {out}_windows.argmax(axis=-1)[..., None]  # the first of ties\n"
+            "{out} = np.take_along_axis({out}_windows, {out}_pick, axis=-1)[..., 0]",
+            (
+                "{d}_windows = np.zeros_like({out}_windows)\n"
+                "np.put_along_axis({d}_windows, {out}_pick, {g}[..., None], axis=-1)\n"
+                "{d} = np.zeros_like({x})\n"
+                f"for u in range({kh}):\n"
+                f"    for v in range({kw}):\n"
+                f"        {{d}}[:, :, {rows}, {cols}] += {{d}}_windows[..., u * {kw} + v]",
+                "max pool: g to each window's maximum",
+            ),
+        )
+
 
 class MaxUnpool(Op):
     """dx = zeros with g[m] added at x.ravel()[argmax[m]];  d(g) = h.ravel()[argmax]"""
@@ -77,6 +106,21 @@ class MaxUnpool(Op):
 
     def backward(self, grad_out, grad, dx):
         return (grad_out.reshape(-1)[self.argmax],)
+
+    def code(self, grad, dx) -> Code:
+        size, shape = int(np.prod(self.input_shape)), self.input_shape
+        if self.overlapping:
+            forward = (
+                "{out} = np.bincount({argmax}.ravel(), weights={grad}.ravel(), "
+                f"minlength={size}).astype({{grad}}.dtype).reshape({shape!r})"
+            )
+        else:
+            forward = (
+                f"{{out}} = np.zeros({size}, dtype={{grad}}.dtype)\n"
+                "{out}[{argmax}.ravel()] = {grad}.ravel()\n"
+                f"{{out}} = {{out}}.reshape({shape!r})"
+            )
+        return Code(forward, ("{g}.reshape(-1)[{argmax}]", "max unpool: g read at the maxima"))
 
 
 def max_pool2d(x: Tensor, kernel_size, stride=None) -> Tensor:
