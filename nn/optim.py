@@ -81,6 +81,13 @@ class SGD:
         for p in self.params:
             p.grad = None
 
+    def folded_rate(self) -> float | None:
+        """lr when a step is exactly p <- p - lr * grad for every parameter (no momentum, no
+        weight decay, step not replaced): a compiled step (autodiff.capture) may take it."""
+        replaced = "step" in vars(self) or type(self).step is not SGD.step
+        plain = not self.momentum and not any(self.decays) and not replaced
+        return self.lr if plain else None
+
 
 def _label(p: Tensor) -> str:
     return f"{p.name!r} of shape {p.shape}" if p.name else f"of shape {p.shape}"

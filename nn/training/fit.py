@@ -198,14 +198,14 @@ def fit(
 
 def training_step(model: Module, loss: Callable, optimizer) -> Callable:
     """fit's step on a mini-batch: zero_grad, loss(model(xb), yb).backward(), optimizer.step(),
-    with forward and backward captured (autodiff.capture) and run as one compiled program
-    from the third batch of a shape on. `step.captured` is the Captured (its .source)."""
-    captured = capture(lambda xb, yb: loss(model(xb), yb))
+    captured (autodiff.capture) and run as one compiled program from the third batch of a
+    shape on, which takes plain SGD's update itself. `step.captured` is the Captured (its
+    .source shows the program)."""
+    captured = capture(lambda xb, yb: loss(model(xb), yb), optimizer=optimizer)
 
     def step(xb, yb) -> None:
         optimizer.zero_grad()
         captured(xb, yb)
-        optimizer.step()
 
     step.captured = captured
     return step
