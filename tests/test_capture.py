@@ -1,7 +1,7 @@
-"""autodiff.capture: the compiled program agrees with eager on every op of the table (bit for bit
-except where an op's code form computes in another order), and it falls back to eager, saying
-why once, on a new shape, a Python branch on values, no_grad, anomaly mode and an op that
-has no code form."""
+"""autodiff.capture: the compiled program is bit-identical to eager on every op of the table
+(the one exception, plain SGD folded into the program, agrees to 1e-12), and it falls back to
+eager, saying why once, on a new shape, a Python branch on values, no_grad, anomaly mode and
+an op that has no code form."""
 
 from __future__ import annotations
 
@@ -20,19 +20,12 @@ def twin_leaves(case):
     return [[Tensor(a, requires_grad=True) for a in case.inputs] for _ in range(2)]
 
 
-# Ops whose code form sums in another order than their rule: the convolutions are written
-# with np.einsum over windows, where the rules multiply im2col columns. The compiled program
-# agrees with eager to rounding there (1e-12 relative), not bit for bit.
-REORDERED = {"Conv", "ConvTranspose", "ConvWeightGrad"}
-
-
-def assert_same_step(eager_loss, captured_loss, eager_leaves, captured_leaves, exact=True):
-    same = assert_array_equal if exact else lambda a, b: assert_allclose(a, b, rtol=1e-12)
-    same(captured_loss.data, eager_loss.data)
+def assert_same_step(eager_loss, captured_loss, eager_leaves, captured_leaves):
+    assert_array_equal(captured_loss.data, eager_loss.data)
     for a, b in zip(eager_leaves, captured_leaves):
         assert (a.grad is None) == (b.grad is None)
         if a.grad is not None:
-            same(b.grad, a.grad)
+            assert_array_equal(b.grad, a.grad)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -52,8 +45,7 @@ def test_replay_matches_eager_for_every_op(name):
             t.grad = None
         eager = loss_fn(eager_leaves, weights)
         eager.backward()
-        exact = name not in REORDERED
-        assert_same_step(eager, step(weights), eager_leaves, captured_leaves, exact)
+        assert_same_step(eager, step(weights), eager_leaves, captured_leaves)
     assert step.replays == 2, f"{name}: only {step.replays} of 4 calls replayed"
     assert step.why_eager is None and "def step(" in step.source
 

@@ -4,9 +4,11 @@ and backward, as gradient_source does), and run that program on new batches.
 `capture(loss_fn)` gives a callable that does what `loss_fn(*batch).backward()` does. The
 first two calls for a batch shape run eagerly and record the ops; when both recordings agree,
 the program is written and compiled once for that shape (`captured.source` shows it), and
-later calls run it: no Tensor, op or graph per step. Its code forms compute what the rules
-compute, in the same order except where an op's code form says otherwise (conv2d's einsum,
-for one), so results agree with eager to rounding and are mostly bit-identical. Anything
+later calls run it: no Tensor, op or graph per step. Every code form computes what its rule
+computes, in the same order, so results are bit-identical to eager; the one exception is
+plain SGD folded in (capture(..., optimizer=)), whose updates agree to rounding. Intermediate
+arrays live in buffers the next call writes over: tensors recorded in loss_fn (model.zs)
+show the latest call, as after backward(), but an array kept from them changes. Anything
 else runs eagerly, and says why once: a new shape or dtype beyond the last few, no_grad(),
 detect_anomaly(), a function whose two recordings differ or that reads tensor values into
 Python (`if loss > 1`, `.item()`), or an op the generator cannot write.
@@ -340,7 +342,7 @@ class _Compiled:
         seed = program.backward[0]
         seed_name = seed.split(" = ", 1)[0]
         sgd_body = [
-            f"{seed_name} = np.full_like({program.root.name}, lr)  # SGD's lr, folded into the seed"
+            f"{seed_name} = np.asarray(lr, {program.root.name}.dtype)  # SGD's lr as the seed"
             if line == seed
             else line
             for line in body
@@ -370,26 +372,30 @@ class _Compiled:
         self.buffers = {id(v) for k, v in namespace.items() if k.startswith("buf_")}
         self.updated = [s for s, g in zip(self.leaf_slots, leaf_grads) if g != "None"]
         self.copies: set | None = None  # leaf slots whose gradient must be copied
+        self.leaves = [tensors[s] for s in self.leaf_slots]
+        self.optimizer_checked, self.optimizer_covers = None, False
 
     def folded_rate(self, optimizer) -> float | None:
-        """The optimizer's lr when the program may take its step itself, else None."""
+        """The optimizer's lr when the program may take its step itself, else None: plain
+        SGD over every parameter the program updates, none holding a gradient, all writable."""
         folded_rate = getattr(optimizer, "folded_rate", None)
         rate = folded_rate() if folded_rate is not None else None
         if rate is None:
             return None
-        tensors = self.tensors
-        params = {id(p) for p in optimizer.params}
-        for slot in self.leaf_slots:
-            t = tensors[slot]
+        key = (id(optimizer), len(optimizer.params))
+        if self.optimizer_checked != key:  # its parameters, checked once per optimizer
+            params = {id(p) for p in optimizer.params}
+            self.optimizer_covers = all(id(self.tensors[s]) in params for s in self.updated)
+            self.optimizer_checked = key
+        if not self.optimizer_covers:
+            return None
+        for t in self.leaves:
             if t.grad is not None or not t.data.flags.writeable:
-                return None
-            if slot in self.updated and id(t) not in params:
                 return None
         return rate
 
     def replay_with_sgd(self, batch, rate: float) -> Tensor:
-        tensors = self.tensors
-        arrays = [tensors[slot].data for slot in self.leaf_slots]
+        arrays = [t.data for t in self.leaves]
         arrays += [b.data if isinstance(b, Tensor) else b for b in batch]
         return Tensor._make(np.asarray(self.sgd_function(rate, *arrays)), False)
 

@@ -21,6 +21,8 @@ from .module import Module
 class MaxPool(Op):
     """y[n, c, i, j] = max of x over window (i, j);  dx = MaxUnpool(g): g at each window's argmax"""
 
+    caches = ("argmax",)  # where each maximum sits, made by forward for backward
+
     def __init__(self, kernel_size: tuple, stride: tuple):
         self.kernel_size, self.stride = kernel_size, stride
 
