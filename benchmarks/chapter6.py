@@ -133,7 +133,21 @@ def runners(x, y, batch_size, dtype, torch):
 
         return run, lambda: [p.data for p in model.parameters()]
 
+    def compiled():
+        model = sequential_net(initial, dtype)
+        optimizer = nn.SGD(model.parameters(), lr=eta, weight_decay=decay)
+        step = nn.training.training_step(model, nn.cross_entropy, optimizer)  # as nn.fit
+        images = x.reshape(-1, 1, 28, 28)
+
+        def run():
+            for i in range(steps):
+                batch = slice(i * batch_size, (i + 1) * batch_size)
+                step(images[batch], y[batch])
+
+        return run, lambda: [p.data for p in model.parameters()]
+
     made["net.SGD"], made["nn.Sequential"] = through_sgd, sequential
+    made["compiled step"] = compiled
     if torch is not None:
 
         def pytorch():
@@ -164,8 +178,9 @@ def runners(x, y, batch_size, dtype, torch):
 
 def speed(args, x_all, y_all, torch) -> list[str]:
     rows = ["| batch | dtype | steps timed | net.SGD epoch (s) | nn.Sequential epoch (s) | "
-            "PyTorch epoch (s) | net.SGD / PyTorch | Sequential / PyTorch | "
-            "weights equal after 20 steps |", "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+            "compiled step epoch (s) | PyTorch epoch (s) | net.SGD / PyTorch | "
+            "Sequential / PyTorch | compiled / PyTorch | weights equal after 20 steps |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for batch_size in args.batch_sizes:
         for dtype in args.dtypes:
             steps = args.steps if batch_size == 10 else max(20, args.steps // 3)
@@ -194,15 +209,26 @@ def speed(args, x_all, y_all, torch) -> list[str]:
             best = {name: float(np.median(s)) for name, s in seconds.items()}
             spread = {name: f"{min(s):.1f}-{max(s):.1f}" for name, s in seconds.items()}
             print(f"  batch {batch_size} {dtype} seconds per epoch, min-max over repeats: {spread}")
-            theirs = best.get("PyTorch")
-            ratios = [f"{best[n] / theirs:.2f}x" if theirs else "n/a" for n in list(best)[:2]]
+            theirs = seconds.get("PyTorch")
+            names = ["net.SGD", "nn.Sequential", "compiled step"]
+            # Ratios within each round (interleaved), then the median and the spread.
+            ratios = [
+                _ratio(seconds[n], theirs) if theirs else "n/a" for n in names
+            ]  # fmt: skip
             rows.append(
-                f"| {batch_size} | {dtype} | {steps} | {best['net.SGD']:.1f} | "
-                f"{best['nn.Sequential']:.1f} | {theirs or float('nan'):.1f} | "
-                f"{ratios[0]} | {ratios[1]} | {'yes' if equal else 'NO'} |"
+                f"| {batch_size} | {dtype} | {steps} | "
+                + " | ".join(f"{best[n]:.1f}" for n in names)
+                + f" | {best['PyTorch'] if theirs else float('nan'):.1f} | "
+                + " | ".join(ratios)
+                + f" | {'yes' if equal else 'NO'} |"
             )
             print(rows[-1], flush=True)
     return rows
+
+
+def _ratio(ours: list, theirs: list) -> str:
+    ratios = np.array(ours) / np.array(theirs)
+    return f"{np.median(ratios):.2f}x ({ratios.min():.2f}-{ratios.max():.2f})"
 
 
 def memory(x_all, y_all, dtype="float64", batch_size=10, steps=60) -> str:
