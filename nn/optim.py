@@ -47,6 +47,8 @@ class SGD:
         self.velocity = [np.zeros_like(p.data) if momentum else None for p in self.params]
 
     def step(self) -> None:
+        if self.scratch is None:  # released while a compiled step took the steps
+            self.scratch = [_scratch_for(p.data) for p in self.params]
         for position, (p, scratch, decays, velocity) in enumerate(
             zip(self.params, self.scratch, self.decays, self.velocity)
         ):
@@ -83,10 +85,13 @@ class SGD:
 
     def folded_rate(self) -> float | None:
         """lr when a step is exactly p <- p - lr * grad for every parameter (no momentum, no
-        weight decay, step not replaced): a compiled step (autodiff.capture) may take it."""
+        weight decay, step not replaced): a compiled step (autodiff.capture) may then take it
+        with its own buffers, so the scratch arrays are released (step() makes them again)."""
         replaced = "step" in vars(self) or type(self).step is not SGD.step
-        plain = not self.momentum and not any(self.decays) and not replaced
-        return self.lr if plain else None
+        if self.momentum or any(self.decays) or replaced:
+            return None
+        self.scratch = None
+        return self.lr
 
 
 def _label(p: Tensor) -> str:

@@ -119,7 +119,29 @@ def _fused(target: str, expression, env: dict, shape, dtype, values: dict) -> li
         steps.append(f"{target} = {call}" if not steps else call)
         return target
 
-    if parts(expression) is None or not full(expression):
-        return None
-    emit(expression)
-    return steps
+    try:
+        reduced = _sum_over_axis(expression)
+        if reduced is not None and full(expression):
+            # x.sum(axis=k) is np.add.reduce(x, axis=k): the same sums, into the buffer.
+            return [f"{target} = np.add.reduce({reduced}, out=buf_{target})"]
+        if parts(expression) is None or not full(expression):
+            return None
+        emit(expression)
+        return steps
+    finally:
+        emit = None  # noqa: F841  (emit refers to itself: a cycle that would keep the values)
+
+
+def _sum_over_axis(node) -> str | None:
+    """'x, axis=k' for a node `x.sum(axis=k)` on a name, else None."""
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "sum"
+        and isinstance(node.func.value, ast.Name)
+        and not node.args
+        and [k.arg for k in node.keywords] == ["axis"]
+        and isinstance(node.keywords[0].value, (ast.Constant, ast.Tuple))
+    ):
+        return f"{node.func.value.id}, axis={ast.unparse(node.keywords[0].value)}"
+    return None

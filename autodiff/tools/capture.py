@@ -366,9 +366,16 @@ class _Compiled:
             shapes = ", ".join(f"{n} {np.shape(v)}" for n, v in constants.items())
             header += f"\n\n# constants recorded with the program: {shapes}"
         self.source = header + "\n\n\n" + function + "\n\n" + sgd_function
-        namespace = dict(program.env)
+        # Only what the program reads: numpy and the constants, not the recorded values the
+        # writer checked its lines on (they would stay alive as long as the program).
+        namespace = {"np": np, "sliding_window_view": program.env["sliding_window_view"]}
+        namespace.update(constants)
         exec(compile(self.source, "<captured step>", "exec"), namespace)  # noqa: S102
         self.function, self.sgd_function = namespace["step"], namespace["step_with_sgd"]
+        # The writer's closures refer to it: a cycle the garbage collector would free only
+        # later, holding every recorded value (a weight-sized gradient among them) till then.
+        program.env.clear()
+        vars(program).clear()
         self.buffers = {id(v) for k, v in namespace.items() if k.startswith("buf_")}
         self.updated = [s for s, g in zip(self.leaf_slots, leaf_grads) if g != "None"]
         self.copies: set | None = None  # leaf slots whose gradient must be copied
