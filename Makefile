@@ -1,12 +1,13 @@
 # One entry point for a fresh Debian machine: each target does its own setup.
 #   make train   set up, then train Nielsen's network on MNIST (the main job)
 #   make test    set up, then run the linter and the whole test suite
+#   make notebook  set up, install Jupyter (the extra [notebook]) and open examples/notebooks
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system browser train test lint bench
+.PHONY: setup system browser train test lint bench notebook
 
 # MNIST: the project's shared copy when it sits beside the checkout, else the loader's own
 # search (cache, download, then the embedded sample).
@@ -48,3 +49,15 @@ test: setup browser lint
 
 bench: setup
 	$(BIN)/python benchmarks/speed.py $(ARGS)
+
+# Jupyter is an extra, so that the base install stays small; ARGS go to Jupyter
+# (ARGS=--no-browser on a machine without one).
+$(BIN)/notebook-stamp: $(BIN)/activate-stamp
+	$(BIN)/pip install -q -e '.[notebook]'
+	touch $@
+
+# Jupyter refuses to run as root unless told: as root (a container, CI), it is told.
+ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+
+notebook: setup $(BIN)/notebook-stamp
+	$(BIN)/jupyter notebook examples/notebooks $(ALLOW_ROOT) $(ARGS)

@@ -173,6 +173,15 @@ def main(argv=None) -> int:
     parser.add_argument("--mistake", choices=sorted(MISTAKES), help="plant one classic mistake")
     parser.add_argument("--seed", type=int, default=0)
     options = parser.parse_args(argv)
+    if Path(options.data) == nn.data.NAMES_SAMPLE_PATH and not SHARED_NAMES.exists():
+        print(
+            f"Note: {SHARED_NAMES} is not there, so the batch comes from the sample shipped in "
+            "nn/data (1,002 names); every gradient is checked the same way on it."
+        )
+    print(
+        f"names from {options.data}; one batch of 32 contexts of 3 characters, embedding 10, "
+        f"hidden 64, seed {options.seed}"
+    )
     result, loss = compare(options.data, options.mistake, options.seed)
     print(f"loss {loss:.6f}\n{result}")
     if options.mistake:

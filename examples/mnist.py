@@ -58,6 +58,12 @@ SAMPLE_EXPECTATIONS = {
     "modern": "about 94% (93.7% and 94.0% for seeds 0 and 1)",
 }
 FULL = {"ch1": "the book's 95.4%", "ch3": "the book's 97.9%", "modern": "98.5% on the full set"}
+# The same on the sample after epochs 1 and 2, seeds 0 and 1 (this script, --epochs 2).
+SAMPLE_SHORT = {
+    "ch1": "72.0% and 81.5% (seed 0), 59.9% and 72.1% (seed 1)",
+    "ch3": "85.9% and 90.2% (seed 0), 88.2% and 87.6% (seed 1)",
+    "modern": "88.2% and 91.4% (seed 0), 87.8% and 88.2% (seed 1)",
+}
 
 
 class CtrlC:
@@ -135,6 +141,11 @@ def train(arguments: argparse.Namespace) -> tuple[nn.MLP, nn.History, dict]:
             f"{FULL[recipe]}: it trains on {len(mnist.train[0]):,} images instead of 50,000, "
             "so it overfits sooner and sees fewer kinds of handwriting."
         )
+        if arguments.epochs < RECIPES[recipe]["epochs"]:
+            print(
+                f"A short run of {arguments.epochs} epoch{'s' if arguments.epochs > 1 else ''}: "
+                f"after epochs 1 and 2 this recipe is at {SAMPLE_SHORT[recipe]} here."
+            )
     x, y = mnist.train
     evaluation = mnist.test if arguments.evaluate_on == "test" else mnist.validation
 

@@ -1,11 +1,12 @@
 """Draw Nielsen's figures with nn.figures on the full MNIST and write them as PNGs.
 
-    python examples/nielsen_figures.py                     # all four into docs/
+    python examples/nielsen_figures.py --out docs          # all four, as the README shows
     python examples/nielsen_figures.py --only overfitting --out /tmp/figures
     python examples/nielsen_figures.py --quick             # tiny runs, to see it work
 
 MNIST comes from --data-dir (default ../shared/data/mnist beside the checkout, else the
-usual search: $MNIST_DIR, the cache, a download, or the 10,000-image sample, said so).
+usual search: $MNIST_DIR, the cache, a download, or the 10,000-image sample, said in a note).
+PNGs go to --out, by default out/figures.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import nn
@@ -34,18 +36,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     shared = ROOT.parent / "shared" / "data" / "mnist"
     parser.add_argument("--data-dir", default=str(shared) if shared.is_dir() else None)
-    parser.add_argument("--out", default=str(ROOT / "docs"), help="folder for the PNGs")
+    parser.add_argument("--out", default="out/figures", help="folder for the PNGs")
     parser.add_argument("--only", choices=sorted(FIGURES), action="append")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="tiny runs, seconds each")
     arguments = parser.parse_args(argv)
-    mnist = nn.data.load_mnist(arguments.data_dir, split="nielsen")
-    print(f"MNIST from {mnist.source}")
+    if hasattr(sys.stdout, "reconfigure"):  # each line before the progress bars
+        sys.stdout.reconfigure(line_buffering=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", nn.data.SampleDataWarning)
+        mnist = nn.data.load_mnist(arguments.data_dir, split="nielsen")
+    for warning in caught:
+        print(f"Note: {warning.message}")
+    print(f"MNIST from {mnist.source}: {len(mnist.train[0]):,} training images")
+    if arguments.quick:
+        print(
+            "--quick: tiny runs (seconds each) to see the code work; their curves are far "
+            "from the book's, which the runs without --quick reproduce (minutes each)."
+        )
     out = Path(arguments.out)
     out.mkdir(parents=True, exist_ok=True)
     for name in arguments.only or FIGURES:
         full, quick = FIGURES[name]
         options = quick if arguments.quick else full
+        settings = ", ".join(f"{key} {value}" for key, value in options.items())
+        print(f"{name}: {settings or 'the sizes of the book'}, seed {arguments.seed}")
         started = time.perf_counter()
         path = out / f"nielsen-{name.replace('_', '-')}.png"
         figure = getattr(nn.figures, name)(mnist, seed=arguments.seed, path=path, **options)

@@ -52,7 +52,7 @@ class Network:
             delta = activations[-1] - y  # the mistake: no * sigmoid_prime(zs[-1])
         else:
             delta = (activations[-1] - y) * sigmoid_prime(zs[-1])
-        nabla_b[-1] = delta
+        nabla_b[-1] = self.bias_gradient(delta)
         nabla_w[-1] = self.outer(delta, activations[-2])
         if bug == "transposed nabla_w":
             nabla_w[-1] = np.dot(activations[-2], delta.transpose())  # the mistake
@@ -64,9 +64,13 @@ class Network:
                 delta = np.dot(self.weights[-l].transpose(), delta) * sp  # the mistake: -l
             delta = np.dot(self.weights[-l + 1].transpose(), delta) * sp
             index = -l + 1 if bug == "swapped layer index" else -l  # the mistake: -l + 1
-            nabla_b[index] = delta
+            nabla_b[index] = self.bias_gradient(delta)
             nabla_w[index] = self.outer(delta, activations[-l - 1])
         return (nabla_b, nabla_w)
+
+    def bias_gradient(self, delta):
+        # BP3: the bias gradient is delta itself. The mistake: summed to one number.
+        return delta.sum() if self.bug == "bias summed to a number" else delta
 
     def outer(self, delta, a):
         # A learner who made everything 1-D has to use np.outer: np.dot would be a number.
@@ -103,6 +107,7 @@ BUGS = {
     "sigma-in-bp2": "sigma instead of sigma' in BP2",
     "sum-not-mean": "sum instead of mean over the batch",
     "swapped-index": "swapped layer index",
+    "bias-summed": "bias summed to a number",
     "exception": "exception in backprop",
 }
 

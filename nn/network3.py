@@ -230,17 +230,17 @@ class Network:
         verbose: bool = True,
     ) -> Result:
         """Train with his update w <- w - eta * d(cost)/dw, printing his lines; returns Result."""
-        say = print if verbose else (lambda *args: None)
+        # Flushed: his lines must reach a log before the next epoch's bar (on stderr) does.
+        say = (lambda line: print(line, flush=True)) if verbose else (lambda *args: None)
         training_x, training_y = training_data
         num_training_batches = size(training_data) // mini_batch_size
         # d/dw of 0.5 lmbda w^2 / num_training_batches is weight decay on every w (ndim >= 2),
         # never on biases; nn.SGD decays exactly those (checked in tests/test_network3.py).
         optimizer = _SGDOptimizer(self.params, lr=eta, weight_decay=lmbda / num_training_batches)
         result, start = Result(), time.perf_counter()
-        bar = _progress(epochs * num_training_batches) if progress else None
-        if bar is not None and verbose:
-            say = bar.write  # his lines above the progress bar
         for epoch in range(epochs):
+            # One bar per epoch, gone before the epoch's lines are printed: they never mix.
+            bar = _progress(num_training_batches, epoch, epochs) if progress else None
             for minibatch_index in range(num_training_batches):
                 iteration = num_training_batches * epoch + minibatch_index
                 if iteration % 1000 == 0 and bar is None:
@@ -251,6 +251,8 @@ class Network:
                 self.train_step(training_x[batch], training_y[batch], optimizer)
                 if bar is not None:
                     bar.update()
+            if bar is not None:
+                bar.close()
             validation_accuracy = self.accuracy(validation_data)
             result.validation_accuracies.append(validation_accuracy)
             say(f"Epoch {epoch}: validation accuracy {validation_accuracy:.2%}")
@@ -261,8 +263,6 @@ class Network:
                 if test_data:
                     result.test_accuracy = self.accuracy(test_data)
                     say(f"The corresponding test accuracy is {result.test_accuracy:.2%}")
-        if bar is not None:
-            bar.close()
         result.seconds = time.perf_counter() - start
         say("Finished training network.")
         say(
@@ -286,7 +286,7 @@ class Network:
         optimizer.step()
 
 
-def _progress(total: int):
-    from tqdm import tqdm  # only when asked for
+def _progress(total: int, epoch: int, epochs: int):
+    from .data.progress import tqdm  # only when asked for
 
-    return tqdm(total=total, unit="batch", leave=False)
+    return tqdm(total=total, unit="batch", leave=False, desc=f"epoch {epoch + 1}/{epochs}")

@@ -2,12 +2,14 @@
 without pyplot, saved atomically) and nn.draw_conv_graph (a box per layer); draw_graph's
 expand=True refuses conv ops with a clear error."""
 
+import re
+
 import matplotlib
 import numpy as np
 import pytest
 
 import nn
-from autodiff import draw_graph
+from autodiff import Tensor, draw_graph
 
 
 def model():
@@ -108,3 +110,47 @@ def test_the_pictures_show_inline_in_jupyter_as_png():
     net = model()
     for figure in (nn.draw_filters(net.layers[0]), nn.draw_feature_maps(net, IMAGE)):
         assert figure._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def dead_marks(graph) -> list[str]:
+    """The 'grad zero for k of n ...' lines of a drawing."""
+    return re.findall(r"grad zero for \d+ of \d+ [a-z ]+?(?=\\l|<|\"|$)", graph.source, re.M)
+
+
+def edge_model(dead_channel: bool):
+    """A 7x7 image, two 3x3 filters (5x5 maps), ReLU, 2x2 max-pool: the pool never reads the
+    maps' last row and column, so their gradient is zero there in every channel. With
+    dead_channel, filter 1 never fires (a ReLU that is always off)."""
+    conv = nn.Conv2d(1, 2, 3, seed=0)
+    conv.weight.data[...] = np.abs(conv.weight.data)
+    conv.bias.data[...] = [0.1, -100.0 if dead_channel else 0.1]
+    return nn.Sequential(conv, nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8, 3, seed=1))
+
+
+def test_draw_conv_graph_does_not_call_a_pooling_edge_a_dead_unit():
+    x = np.random.default_rng(0).random((2, 1, 7, 7))
+    model = edge_model(dead_channel=False)
+    assert model.layers[0](Tensor(x)).shape == (2, 2, 5, 5)  # 5 columns, the last one unread
+    graph = nn.draw_conv_graph(model, x, np.array([0, 2]), loss=nn.cross_entropy)
+    assert dead_marks(graph) == []
+    assert dead_marks(draw_graph(graph_root(model, x))) == []
+
+
+def test_draw_conv_graph_counts_a_dead_channel_once_per_channel():
+    x = np.random.default_rng(0).random((2, 1, 7, 7))
+    model = edge_model(dead_channel=True)
+    graph = nn.draw_conv_graph(model, x, np.array([0, 2]), loss=nn.cross_entropy)
+    marks = dead_marks(graph)
+    # The conv output (N, C, H, W): channel 1 of 2 (the ReLU after it still gets max-pool's
+    # gradient at each window's first zero); the kernel and the bias: filter 1.
+    assert marks.count("grad zero for 1 of 2 channels") == 1, marks
+    assert "grad zero for 1 of 2 output channels" in marks  # the kernel (2, 1, 3, 3)
+    assert "grad zero for 1 of 2 units" in marks  # the bias (2,)
+    assert not any("of 5 " in mark for mark in marks)  # never the image columns
+
+
+def graph_root(model, x):
+    loss = nn.cross_entropy(model(x), np.array([0, 2]))
+    model.zero_grad()
+    loss.backward()
+    return loss

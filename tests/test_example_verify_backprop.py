@@ -30,3 +30,10 @@ def test_every_short_name_is_one_word_and_an_unknown_one_lists_them(example, cap
         example.main(["--bug", "transpose"])
     err = capsys.readouterr().err
     assert "unknown bug 'transpose': choose one of " + ", ".join(example.BUGS) in err
+
+
+def test_the_summed_bias_bug_is_named_a_bp3_mistake(example, capsys):
+    example.main(["--bug", "bias-summed"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "planted bug: bias summed to a number" in out
+    assert "a bias gradient summed to a single number" in out and "BP3 says" in out

@@ -390,7 +390,8 @@ def test_load_rejects_sizes_that_disagree_with_weights(tmp_path):
     }
     (tmp_path / "bad.json").write_text(json.dumps(document))
     with pytest.raises(
-        ValueError, match=r"layer 1 weights have shape \(1, 2\), sizes say \(2, 3\)"
+        ValueError,
+        match=r"layer 2 weights \(weights\[0\]\) have shape \(1, 2\), sizes say \(2, 3\)",
     ):
         nn.load(tmp_path / "bad.json")
     (tmp_path / "bad.json").write_text(json.dumps({"sizes": [3, 2], "weights": []}))

@@ -290,7 +290,7 @@ MALFORMED = {
     "missing": (lambda path: path.unlink(), "No such file"),
     "wrong shape": (
         lambda path: write_model(path.parent, lambda d: d["weights"][0].pop()),
-        "layer 1 weights have shape (4, 784)",
+        "layer 2 weights (weights[0]) have shape (4, 784)",
     ),
     "no biases": (lambda path: write_model(path.parent, lambda d: d.pop("biases")), "missing"),
     "unknown activation": (
@@ -324,7 +324,7 @@ def test_serve_command_exits_2_on_a_malformed_model(tmp_path):
         capture_output=True, text=True, timeout=60, cwd=ROOT,
     )  # fmt: skip
     assert completed.returncode == 2
-    assert "error: cannot serve" in completed.stderr and "layer 1 weights" in completed.stderr
+    assert "error: cannot serve" in completed.stderr and "layer 2 weights" in completed.stderr
     assert "Serving" not in completed.stdout
 
 
@@ -432,6 +432,8 @@ def page_state(browser) -> dict:
             heatAlpha: [...heat].filter((v, i) => i % 4 === 3),
             note: document.getElementById("note").textContent,
             model: document.getElementById("model").textContent,
+            captions: [...document.querySelectorAll("#hidden figcaption > span:first-child")].map(
+                (e) => e.textContent),
         };
         """
     )
@@ -472,6 +474,8 @@ def test_page_reads_a_mouse_drawn_digit(browser, server, trained, tmp_path):
     np.testing.assert_allclose(widths, 100 * expected, atol=0.005 + 1e-9)
     assert "divided by their sum" in state["note"] and "[784, 100, 10]" in state["model"]
     assert min(state["heatAlpha"]) == 255, "every hidden neuron should have a colour"
+    # Nielsen's numbering, as draw_network and nn.verify: the input is layer 1.
+    assert state["captions"] == ["Layer 2: 100 sigmoid neurons"]
     errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert not errors, errors
 

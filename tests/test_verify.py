@@ -56,7 +56,7 @@ class NielsenNetwork:
             delta = activations[-1] - y
         else:
             delta = (activations[-1] - y) * sigmoid_prime(zs[-1])
-        nabla_b[-1] = delta
+        nabla_b[-1] = delta.sum() if bug == "bias summed" else delta
         nabla_w[-1] = outer(delta, activations[-2])
         if bug == "transposed":
             nabla_w[-1] = np.dot(activations[-2], delta.transpose())
@@ -69,7 +69,7 @@ class NielsenNetwork:
             if bug == "doubled at l=2" and l == 2:
                 delta = 2 * delta
             k = -l + 1 if bug == "swapped index" else -l
-            nabla_b[k] = delta
+            nabla_b[k] = delta.sum() if bug == "bias summed" else delta
             nabla_w[k] = outer(delta, activations[-l - 1])
         return (nabla_b, nabla_w)
 
@@ -182,7 +182,8 @@ def test_check_backprop_finds_missing_sigma_prime_in_bp1():
     result = check([2, 3, 3, 2], "missing sigma' in BP1")
     text = " ".join(result.diagnosis)
     assert all(not row.ok for row in result.rows)
-    assert text.startswith("BP1 is wrong, from layer 2 (the output layer")
+    assert text.startswith("BP1 is wrong, from layer 4 (the output layer, w^4 and b^4")
+    assert "nabla_b[-1] and nabla_w[-1] in network.py" in said(text)
     assert "missing the factor sigmoid'(z^L)" in text and "Fix BP1 first" in text
 
 
@@ -190,9 +191,10 @@ def test_check_backprop_finds_the_wrong_activation_derivative_in_bp2():
     result = check([2, 3, 3, 2], "sigma instead of sigma' in BP2")
     text = " ".join(result.diagnosis)
     assert [row.ok for row in result.rows] == [True, True, False, False, False, False]
-    assert text.startswith("BP2 is wrong, from layer 1 (hidden")
+    assert text.startswith("BP2 is wrong, from layer 3 (hidden, w^3 and b^3")
+    assert "nabla_b[-2] and nabla_w[-2] in network.py" in said(text)
     assert "sigmoid(z) instead of its derivative sigmoid'(z)" in text
-    assert "layer 2 ok, layer 1 wrong, layer 0 wrong" in text
+    assert "layer 4 ok, layer 3 wrong, layer 2 wrong" in text
 
 
 def test_check_backprop_finds_a_mistake_in_cost_choice_for_cross_entropy():
@@ -229,6 +231,37 @@ def test_check_backprop_names_a_bias_gradient_not_summed_over_the_batch():
     ) | dict.fromkeys(["nabla_w[1]", "nabla_w[0]"], "ok")
 
 
+def test_check_backprop_names_a_bias_gradient_summed_to_a_number_as_a_bp3_mistake():
+    # network.py with nabla_b[-l] = delta.sum(): the weights are right, every bias is a number.
+    result = check([2, 3, 2], "bias summed")
+    text = said(result)
+    assert verdicts(result) == {
+        "nabla_b[1]": "summed to a number",
+        "nabla_w[1]": "ok",
+        "nabla_b[0]": "summed to a number",
+        "nabla_w[0]": "ok",
+    }
+    assert "nabla_b[1] (BP1+BP3): a bias gradient summed to a single number" in text
+    assert "shape (2, 1)" in text and "the sum of the right gradient's entries" in text
+    assert "BP3 says dC/db^l_j = delta^l_j" in text and "nabla_b[-l] = delta" in text
+    assert "inner product" not in text and "BP4 needs" not in text
+
+
+def test_check_backprop_names_a_bias_summed_over_neurons_in_rows_layout():
+    net = NielsenNetwork([2, 3, 2])
+    biases = [b.ravel() for b in net.biases]
+    x, y = examples([2, 3, 2], count=4)
+    correct = rows_backprop(net.weights, biases)
+
+    def summed_everything(x, y):
+        nabla_b, nabla_w = correct(x, y)
+        return [np.sum(b) for b in nabla_b], nabla_w
+
+    result = nn.check_backprop(summed_everything, net.weights, biases, x, y, layout="rows")
+    assert set(verdicts(result).values()) == {"summed to a number", "ok"}
+    assert "delta.sum(axis=0), summed over the examples only" in said(result)
+
+
 @pytest.mark.parametrize("sizes", [[2, 3, 2], [3, 3, 3]], ids=str)
 def test_check_backprop_finds_a_swapped_layer_index(sizes):
     result = check(sizes, "swapped index")
@@ -248,8 +281,9 @@ def test_check_backprop_says_where_backprop_goes_wrong_going_backwards():
     # Not one of the known mistakes: the pattern from the output down names the step.
     result = check([2, 3, 3, 3, 2], "doubled at l=2")
     text = " ".join(result.diagnosis)
-    assert "layer 3 ok, layer 2 wrong, layer 1 wrong, layer 0 wrong" in text
-    assert "The first wrong step is BP2 at layer 2" in text and "inherit the error" in text
+    assert "layer 5 ok, layer 4 wrong, layer 3 wrong, layer 2 wrong" in text
+    assert "The first wrong step is BP2 at layer 4" in text and "inherit the error" in text
+    assert "delta of layer 5 is right" in text
 
 
 def test_check_backprop_reports_an_exception_in_the_users_code():
@@ -353,9 +387,9 @@ def test_verify_backprop_report_has_one_row_per_layer_and_equation():
     table = [line.split()[:3] for line in str(report).splitlines() if re.match(r"\d+ +BP", line)]
     assert table == [
         [str(l), equation, quantity]
-        for l in range(3)
+        for l in range(2, 5)  # Nielsen's numbering: the input [4] is layer 1
         for equation, quantity in [
-            ("BP1" if l == 2 else "BP2", "delta"),
+            ("BP1" if l == 4 else "BP2", "delta"),
             ("BP4", "weight"),
             ("BP3", "bias"),
         ]
@@ -411,6 +445,9 @@ LEARNER_FILE = (
     "class Buggy(NielsenNetwork):\n"
     "    def __init__(self, sizes):\n"
     '        super().__init__(sizes, bug="missing sigma\' in BP1")\n\n\n'
+    "class SummedBias(NielsenNetwork):\n"
+    "    def __init__(self, sizes):\n"
+    '        super().__init__(sizes, bug="bias summed")\n\n\n'
     "class Crashing(NielsenNetwork):\n"
     "    def __init__(self, sizes):\n"
     '        super().__init__(sizes, bug="exception")\n'
@@ -437,7 +474,19 @@ def test_command_exits_0_when_every_gradient_agrees(tmp_path):
 def test_command_exits_1_and_prints_the_diagnosis(tmp_path):
     done = run_command(tmp_path, "network.py:Buggy", "--sizes", "2,3,2")
     assert done.returncode == 1
-    assert "BP1 is wrong, from layer 1 (the output layer" in said(done.stdout)
+    assert "BP1 is wrong, from layer 3 (the output layer" in said(done.stdout)
+
+
+def test_command_says_a_summed_bias_gradient_breaks_bp3_in_plain_words(tmp_path):
+    done = run_command(tmp_path, "network.py:SummedBias", "--sizes", "784,30,10")
+    text = said(done.stdout)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "nabla_b[1] (BP1+BP3): a bias gradient summed to a single number" in text
+    assert "BP3 gives one per neuron, shape (10, 1)" in text
+    assert "np.dot of two 1-D vectors" not in text
+    # Nielsen's numbering: the output of [784, 30, 10] is layer 3, the hidden layer 2.
+    assert re.search(r"^3 +nabla_b\[1\] +BP1\+BP3", done.stdout, re.M)
+    assert re.search(r"^2 +nabla_w\[0\] +BP4 .* ok$", done.stdout, re.M)
 
 
 def test_command_reports_an_exception_in_backprop_with_exit_1(tmp_path):

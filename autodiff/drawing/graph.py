@@ -247,13 +247,24 @@ class _Context:
             return "zero", None
         if grad.ndim == 0:
             return None, None
-        # A unit is a neuron: axis 0 of a weight (out_features, in_features), the last axis of
-        # activations (batch, features); it is dead when none of its entries gets a gradient.
-        unit_axis = 0 if self.is_parameter(tensor) else grad.ndim - 1
+        unit_axis, units = _units(grad.ndim, self.is_parameter(tensor))
         others = tuple(a for a in range(grad.ndim) if a != unit_axis)
         dead = int(np.sum(~np.any(grad, axis=others)))
-        units = grad.shape[unit_axis]
-        return ("dead", f"grad zero for {dead} of {units} units") if dead else (None, None)
+        count = grad.shape[unit_axis]
+        return ("dead", f"grad zero for {dead} of {count} {units}") if dead else (None, None)
+
+
+def _units(ndim: int, parameter: bool) -> tuple[int, str]:
+    """The axis whose entries are a layer's units, and their name. A unit is dead when none
+    of its entries gets a gradient: a neuron, axis 0 of a weight (out_features, in_features)
+    and the last axis of activations (batch, features); a channel, axis 0 of a conv kernel
+    (out_channels, in_channels, kh, kw) and axis 1 of (N, C, H, W) feature maps, whose last
+    axis is image columns (a column that max-pooling drops is not a dead filter)."""
+    if parameter:
+        return 0, "output channels" if ndim == 4 else "units"
+    if ndim == 4:
+        return 1, "channels"
+    return ndim - 1, "units"
 
 
 # ---------------------------------------------------------------- the picture, before graphviz

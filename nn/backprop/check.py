@@ -367,16 +367,18 @@ def _format(result: CheckResult) -> str:
         f"check_backprop: {'OK' if result.ok else 'NOT OK'}",
         *textwrap.wrap(settings, 100, subsequent_indent="  "),
         "",
-        f"{'entry':<12}{'equation':<10}{'expected':<10}{'got':<10}{'max |diff|':>11}"
+        f"{'layer':<7}{'entry':<12}{'equation':<10}{'expected':<10}{'got':<10}{'max |diff|':>11}"
         f"{'relative':>10}  verdict",
     ]
     for row in result.rows:
         got = "-" if row.shape is None else shape_text(row.shape)
         lines.append(
-            f"{row.name:<12}{row.equation:<10}{shape_text(row.expected_shape):<10}{got:<10}"
+            f"{row.layer:<7}{row.name:<12}{row.equation:<10}{shape_text(row.expected_shape):<10}{got:<10}"
             f"{row.max_abs:>11.1e}{row.max_rel:>10.1e}  {row.verdict}"
         )
-    lines.append("(output layer first, the order backprop computes them)")
+    lines.append(
+        "(output layer first, the order backprop computes them; layer: Nielsen's l, input = 1)"
+    )
     for note in result.notes:
         lines += textwrap.wrap("Note: " + note, 100, subsequent_indent="  ")
     lines.append("")

@@ -23,7 +23,7 @@ class CheckRow:
     """One entry of the learner's result, such as nabla_w[1], against autograd's."""
 
     name: str
-    layer: int
+    layer: int  # Nielsen's layer number l (the input is layer 1): nabla_b[i] is layer i + 2
     equation: str
     expected_shape: tuple
     shape: tuple | None
@@ -50,6 +50,9 @@ TIPS = {
     "delta.sum(axis=0), shape (out,).",
     "1-D": "Nielsen's x, y, biases and deltas are column vectors (n, 1): x.reshape(-1, 1), "
     "np.random.randn(n, 1) for biases; np.dot(delta, a.transpose()) then gives (out, in).",
+    "BP3": "BP3 says dC/db^l_j = delta^l_j: the bias gradient is delta itself, one number per "
+    "neuron, nabla_b[-l] = delta (a column (n, 1) like the bias); with a batch in layout rows, "
+    "delta.sum(axis=0), summed over the examples only, never over the neurons.",
     "row/column": "In layout rows, x is (batch, in), z = x @ w.T + b, nabla_b (out,) and "
     "nabla_w (out, in).",
 }
@@ -86,6 +89,12 @@ def shape_words(shape: tuple, expected: tuple, kind: str, layout: str) -> tuple[
     """(words, TIPS key) on why a gradient may have this shape instead of the expected one."""
     got, want = _shape(shape), _shape(expected)
     column = len(expected) == 2 and expected[1] == 1
+    if len(shape) == 0 and kind == "b":
+        return (
+            f"a bias gradient summed to a single number, where BP3 gives one per neuron, "
+            f"shape {want} (delta.sum() adds up the neurons' deltas)",
+            "BP3",
+        )
     if len(shape) == 0 and len(expected) == 2:
         return (
             f"a single number, expected {want}: np.dot of two 1-D vectors is their inner "
@@ -129,14 +138,21 @@ def not_run(expected: dict) -> list[CheckRow]:
     """Rows for a backprop that raised or returned something unusable."""
     nan, layers = float("nan"), len(expected) // 2
     return [
-        CheckRow(name, _layer(name), _equation(name, layers), want[0].shape, None, nan, nan,
+        CheckRow(name, nielsen_layer(name), _equation(name, layers), want[0].shape, None, nan, nan,
                  False, False, "not run", "", "")
         for name, want in expected.items()
     ]  # fmt: skip
 
 
 def _layer(name: str) -> int:
+    """The list index i of an entry such as nabla_w[1]."""
     return int(name[8:-1])
+
+
+def nielsen_layer(name: str) -> int:
+    """Nielsen's number of the layer an entry belongs to: the input is layer 1, so
+    nabla_b[0] and nabla_w[0] (b^2, w^2) are layer 2."""
+    return _layer(name) + 2
 
 
 def _equation(name: str, layers: int) -> str:
@@ -150,7 +166,7 @@ def _row(name, got, want, passes, expected, settings) -> CheckRow:
     max_abs, max_rel = _differences(got, want)
     return CheckRow(
         name=name,
-        layer=_layer(name),
+        layer=nielsen_layer(name),
         equation=_equation(name, len(expected) // 2),
         expected_shape=want[0].shape,
         shape=got[0].shape if got[0] is not None else None,
@@ -193,6 +209,10 @@ def _explain(name, got, want, passes, expected, settings) -> tuple[str, str, str
         verdict, words = factor_words(c, settings["batch_size"], layout)
         return verdict, words, "", False
     words, tip = shape_words(shape, expected_shape, kind, layout)
+    if tip == "BP3":
+        if close([np.reshape(g.sum(), ()) for g in got], [np.reshape(w.sum(), ()) for w in want]):
+            words += "; the number is the sum of the right gradient's entries"
+        return "summed to a number", words, tip, False
     if got[0].size == want[0].size and close([g.reshape(expected_shape) for g in got], want):
         return "wrong shape", words + "; the values are right once reshaped", tip, True
     return "wrong shape", words, tip, False
@@ -269,9 +289,13 @@ def _same(variant: dict, arrays: dict) -> bool:
 
 
 def _layer_words(i: int, layers: int) -> str:
-    """How the learner finds layer i: the list index, and l in network.py's -l indexing."""
+    """Layer of list index i in Nielsen's numbering (the input is layer 1), with the indices
+    that reach it in the learner's lists and in network.py's loop (nabla_b[-l])."""
     where = "the output layer" if i == layers - 1 else "hidden"
-    return f"layer {i} ({where}: nabla_b[{i}], nabla_w[{i}]; l = {layers - i} in network.py)"
+    return (
+        f"layer {i + 2} ({where}, w^{i + 2} and b^{i + 2}: nabla_b[{i}] and nabla_w[{i}] "
+        f"above, nabla_b[{i - layers}] and nabla_w[{i - layers}] in network.py)"
+    )
 
 
 def _hypothesis_lines(hypothesis, rows, layers: int) -> list[str]:
@@ -281,7 +305,7 @@ def _hypothesis_lines(hypothesis, rows, layers: int) -> list[str]:
     else:
         where = _layer_words(layers - 2, layers) + (" and every layer below" if layers > 2 else "")
         spread = (
-            f"The output layer {layers - 1} is right (BP1 is fine); the error enters where BP2 "
+            f"The output layer {layers + 1} is right (BP1 is fine); the error enters where BP2 "
             "computes the first hidden delta and propagates down to the input."
         )
     return [
@@ -302,7 +326,7 @@ def _pattern(rows: list[CheckRow], layers: int) -> list[str]:
     by_name = {row.name: row for row in rows}
     b = [by_name[f"nabla_b[{i}]"] for i in range(layers)]
     w = [by_name[f"nabla_w[{i}]"] for i in range(layers)]
-    status = ", ".join(f"layer {i} {_status(b[i], w[i])}" for i in reversed(range(layers)))
+    status = ", ".join(f"layer {i + 2} {_status(b[i], w[i])}" for i in reversed(range(layers)))
     lines = [f"Going backwards from the output: {status}."]
     # nabla_b is delta (BP3): wrong numbers that no other explanation covers mean a wrong delta.
     unexplained = ("wrong values", "factor", "sign")
@@ -314,7 +338,7 @@ def _pattern(rows: list[CheckRow], layers: int) -> list[str]:
         else:
             step = f"BP2 at {_layer_words(k, layers)}"
             if b[k + 1].values_ok:
-                step += f": delta of layer {k + 1} is right, the delta computed from it is not"
+                step += f": delta of layer {k + 3} is right, the delta computed from it is not"
         if k > 0 and all(not b[j].values_ok for j in range(k)):
             step += "; the layers below inherit the error through BP2, so fix this step first"
         lines.append(f"The first wrong step is {step}.")

@@ -41,6 +41,9 @@ LOSS_NAMES = {
 class ReportRow:
     """One layer and equation: quantity "delta" (BP1/BP2), "weight" (BP4) or "bias" (BP3).
 
+    layer is Nielsen's number l (the input is layer 1): model.layers[l - 2] holds w^l and b^l,
+    model.zs[l - 2] is z^l (network.py's zs[-(L - l + 1)] for L layers in all).
+
     *_abs is the largest absolute difference, *_rel the same divided by the largest
     magnitude of autograd's array; the numerical ones are over `sampled` entries.
     """
@@ -64,7 +67,8 @@ class ReportRow:
 
 @dataclass(frozen=True)
 class BackpropReport:
-    """Rows in forward order, layer 0 first; delta_norms[l] = ||dC/db^l||, Nielsen's ||delta^l||."""
+    """Rows in forward order, layer 2 first (Nielsen's numbering: the input is layer 1);
+    delta_norms[i] = ||dC/db^l|| for layer l = i + 2, Nielsen's ||delta^l||."""
 
     model: str
     loss: str
@@ -159,7 +163,7 @@ def verify_backprop(
             numerical = _sampled_gradient(evaluate, array, index, eps)
             differences = _differences(autograd, manual, numerical, index)
             rows.append(
-                ReportRow(layer=i, equation=equation, quantity=quantity, shape=autograd.shape,
+                ReportRow(layer=i + 2, equation=equation, quantity=quantity, shape=autograd.shape,
                           **shapes, **differences)
             )  # fmt: skip
     norms = [float(np.linalg.norm(layer.bias.grad)) for layer in copy.layers]
@@ -254,6 +258,8 @@ def _format(report: BackpropReport) -> str:
             100,
             subsequent_indent="  ",
         ),
+        "layers numbered as Nielsen's: the input is layer 1, layer l has w^l and b^l "
+        "(model.layers[l - 2])",
         "autograd vs nn.manual_backprop (BP1-BP4) on every entry, and vs central differences",
         f"  (eps {report.eps:g}) on up to {report.samples} entries per array (seed {report.seed})",
         "",
@@ -270,12 +276,12 @@ def _format(report: BackpropReport) -> str:
         )
     deltas = [r for r in report.rows if r.quantity == "delta"]
     shapes = ", ".join(f"layer {r.layer} {shape_text(r.z_shape)}" for r in deltas)
-    norms = "   ".join(f"layer {l} {n:.2e}" for l, n in enumerate(report.delta_norms))
+    norms = "   ".join(f"layer {l} {n:.2e}" for l, n in enumerate(report.delta_norms, 2))
     lines.append("")
     lines += textwrap.wrap(
         f"z, a and delta per layer (rows are examples): {shapes}", 100, subsequent_indent="  "
     )
-    lines.append("||delta^l|| = ||dC/db^l|| (Nielsen ch. 5; shrinking toward layer 0 = vanishing):")
+    lines.append("||delta^l|| = ||dC/db^l|| (Nielsen ch. 5; shrinking toward layer 2 = vanishing):")
     lines += textwrap.wrap(norms, 98, initial_indent="  ", subsequent_indent="  ")
     lines.append(
         f"tolerance: relative {BP_RTOL:g} against BP1-BP4, {NUMERICAL_RTOL:g} (+ "

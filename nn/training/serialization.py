@@ -44,7 +44,7 @@ def to_document(model: MLP, cost: str = "QuadraticCost") -> dict:
         raise TypeError(f"save() writes MLPs in Nielsen's format, got {type(model).__name__}")
     if cost not in NIELSEN_COSTS:
         raise ValueError(f"cost must be one of {NIELSEN_COSTS}, got {cost!r}")
-    for l, layer in enumerate(model.layers, 1):
+    for l, layer in enumerate(model.layers, 2):  # Nielsen's numbering: the input is layer 1
         for name, tensor in (("weights", layer.weight), ("biases", layer.bias)):
             bad = int(np.count_nonzero(~np.isfinite(tensor.data)))
             if bad:
@@ -111,8 +111,8 @@ def load(path: str | os.PathLike, dtype=np.float64) -> MLP:
             f"{path}: sizes {sizes} describe {layers} layers, but the file has "
             f"{len(weights)} weight matrices and {len(biases)} bias vectors"
         )
-    weights = [_numbers(path, f"layer {l} weights", w, dtype) for l, w in enumerate(weights, 1)]
-    biases = [_numbers(path, f"layer {l} biases", b, dtype) for l, b in enumerate(biases, 1)]
+    weights = [_numbers(path, _entry("weights", i), w, dtype) for i, w in enumerate(weights)]
+    biases = [_numbers(path, _entry("biases", i), b, dtype) for i, b in enumerate(biases)]
     _check_shapes(path, sizes, weights, biases)
     try:
         model = MLP(
@@ -174,12 +174,17 @@ def _short(value) -> str:
 
 
 def _check_shapes(path: Path, sizes, weights: list, biases: list) -> None:
-    for l, (n_in, n_out, w, b) in enumerate(zip(sizes[:-1], sizes[1:], weights, biases), 1):
+    for i, (n_in, n_out, w, b) in enumerate(zip(sizes[:-1], sizes[1:], weights, biases)):
         if w.shape != (n_out, n_in):
             raise ValueError(
-                f"{path}: layer {l} weights have shape {w.shape}, sizes say {(n_out, n_in)}"
+                f"{path}: {_entry('weights', i)} have shape {w.shape}, sizes say {(n_out, n_in)}"
             )
         if b.shape not in ((n_out, 1), (n_out,)):
             raise ValueError(
-                f"{path}: layer {l} biases have shape {b.shape}, sizes say {(n_out, 1)}"
+                f"{path}: {_entry('biases', i)} have shape {b.shape}, sizes say {(n_out, 1)}"
             )
+
+
+def _entry(name: str, i: int) -> str:
+    """weights[i] of the file named with its layer in Nielsen's numbering (input = layer 1)."""
+    return f"layer {i + 2} {name} ({name}[{i}])"

@@ -153,12 +153,13 @@ function describeModel(model, description) {
   const strips = document.getElementById("hidden");
   strips.replaceChildren();
   const [low, high] = RANGES[model.activation] ?? ["smallest", "largest"];
+  // Nielsen's numbering, as everywhere in nn: the input is layer 1, the first hidden layer 2.
   model.sizes.slice(1, -1).forEach((size, l) => {
     const figure = document.createElement("figure");
     const rows = Math.ceil(size / 100);
     figure.innerHTML =
       `<canvas width="${Math.ceil(size / rows)}" height="${rows}"></canvas>` +
-      `<figcaption><span>Layer ${l + 1}: ${size} ${model.activation} neurons</span>` +
+      `<figcaption><span>Layer ${l + 2}: ${size} ${model.activation} neurons</span>` +
       `<span class="legend">${low}<span class="ramp"></span>${high}</span></figcaption>`;
     strips.append(figure);
   });

@@ -130,12 +130,13 @@ function prepareModel(saved) {
     weight,
     bias: saved.biases[l].map((row) => (Array.isArray(row) ? row[0] : row)),
   }));
+  // Layers are numbered as in Nielsen's book: the input is layer 1, so weights[0] is w^2.
   layers.forEach(({ weight, bias }, l) => {
     const [inputs, outputs] = [saved.sizes[l], saved.sizes[l + 1]];
     if (weight.length !== outputs || weight.some((row) => row.length !== inputs)) {
-      throw new Error(`layer ${l + 1}: weights should be ${outputs} x ${inputs}`);
+      throw new Error(`layer ${l + 2}: weights should be ${outputs} x ${inputs}`);
     }
-    if (bias.length !== outputs) throw new Error(`layer ${l + 1}: ${outputs} biases expected`);
+    if (bias.length !== outputs) throw new Error(`layer ${l + 2}: ${outputs} biases expected`);
   });
   return { sizes: saved.sizes, activation, outputActivation, layers };
 }
