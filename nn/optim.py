@@ -87,8 +87,9 @@ class SGD:
         """lr when a step is exactly p <- p - lr * grad for every parameter (no momentum, no
         weight decay, step not replaced): a compiled step (autodiff.capture) may then take it
         with its own buffers, so the scratch arrays are released (step() makes them again)."""
-        replaced = "step" in vars(self) or type(self).step is not SGD.step
-        if self.momentum or any(self.decays) or replaced:
+        if self.momentum or self.weight_decay or "step" in vars(self):
+            return None
+        if type(self).step is not SGD.step:
             return None
         self.scratch = None
         return self.lr

@@ -49,26 +49,26 @@ class Captured:
         functools.update_wrapper(self, loss_fn)
 
     def __call__(self, *batch) -> Tensor:
-        loss = self._step(batch)
-        if self.optimizer is not None and loss is not None:
-            self.optimizer.step()
-        return loss if loss is not None else self._folded_loss
-
-    def _step(self, batch) -> Tensor | None:
-        """loss_fn(*batch).backward(), eagerly or by the program; None when the program also
-        took the optimizer's step (its loss is then in _folded_loss)."""
+        optimizer = self.optimizer
         if not switches.grad_enabled:
-            return self.loss_fn(*batch)
+            return self.loss_fn(*batch)  # the loss only: no backward, no step
         key = tuple([_key(b) for b in batch])
         trace = self.traces.get(key)
         if trace is not None and not switches.anomaly:
             self.replays += 1
-            if self.optimizer is not None:
-                rate = trace.folded_rate(self.optimizer)
+            if optimizer is not None:
+                rate = trace.folded_rate(optimizer)
                 if rate is not None:
-                    self._folded_loss = trace.replay_with_sgd(batch, rate)
-                    return None
-            return trace.replay(batch)
+                    return trace.replay_with_sgd(batch, rate)
+            loss = trace.replay(batch)
+        else:
+            loss = self._run_eagerly(key, batch)
+        if optimizer is not None:
+            optimizer.step()
+        return loss
+
+    def _run_eagerly(self, key: tuple, batch) -> Tensor:
+        """loss_fn(*batch).backward() eagerly, recording it while a program may come of it."""
         if switches.anomaly or key in self.traces:
             return _eager(self.loss_fn, batch)
         loss, recording, why = _record(self.loss_fn, batch)
