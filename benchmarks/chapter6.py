@@ -299,7 +299,8 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", "--mnist-dir", dest="mnist_dir", default=str(DATA))
     parser.add_argument("--data", default="mnist.pkl.gz")
     args = parser.parse_args(argv)
-    data = chapter6.load(args)
+    data, source = chapter6.load(args)  # (the splits, where they came from)
+    print(f"data: {source}")
     if args.what == "speed":
         torch = None if args.no_torch else import_torch()
         if torch is not None:
