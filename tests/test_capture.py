@@ -310,3 +310,18 @@ def test_other_updates_run_the_optimizer_after_the_program(settings):
     for a, b in zip(models[0].parameters(), models[1].parameters()):
         assert_array_equal(b.data, a.data)
         assert_array_equal(b.grad, a.grad)
+
+
+def test_a_code_form_assumption_that_fails_runs_that_call_eagerly():
+    """prod's code form divides by x: a batch with a zero runs eagerly, as the rule does."""
+    w = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    step = autodiff.capture(lambda x: (w * x).prod())
+    for x in ([1.0, 2.0, 3.0], [2.0, 1.0, 1.0], [1.0, 1.0, 2.0]):
+        step(np.array(x))
+    assert step.replays == 1 and "this code assumes" in step.source
+    w.grad = None
+    with np.errstate(invalid="ignore", divide="ignore"):
+        loss = step(np.array([1.0, 0.0, 2.0]))
+    assert step.replays == 1
+    assert_array_equal(loss.data, 0.0)
+    assert_array_equal(w.grad, [0.0, 0.0, 0.0])

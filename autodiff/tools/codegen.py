@@ -22,6 +22,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from ..core import Code, CodeUnavailable, Tensor
 from ..core.mode import switches
 
+# How written code says that a code form's assumption failed (capture then runs eagerly).
+ASSUMES = "this code assumes "
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 # Names the written code uses itself: loop counters of code forms, the module's imports.
 _RESERVED = {"np", "sliding_window_view", "u", "v"}
@@ -165,7 +167,7 @@ class Program:
                 condition = condition.format_map(self.fields(op, inputs, out_name, g))
                 self.backward += [
                     f"if not {condition}:",
-                    f"    raise ValueError({'this code assumes ' + condition + ': ' + why!r})",
+                    f"    raise ValueError({ASSUMES + condition + ': ' + why!r})",
                 ]
             for position, t in targets:
                 count = written.get(id(t), 0)

@@ -62,31 +62,41 @@ class MaxPool(Op):
         return (apply(MaxUnpool(self.argmax, x.shape, overlapping), grad_out),)
 
     def code(self, x, y) -> Code:
-        (n, c), (kh, kw), (sh, sw) = x.shape[:2], self.kernel_size, self.stride
+        """The forward's own scan (one np.maximum per kernel position, the first of ties kept,
+        where each maximum sits remembered), and the gradient put back there."""
+        (n, c, height, width), (kh, kw), (sh, sw) = x.shape, self.kernel_size, self.stride
         oh, ow = y.shape[2:]
-        step = (
-            ""
-            if (sh, sw) == (1, 1)
-            else f"[:, :, ::{sh}]"
-            if sw == 1
-            else f"[:, :, ::{sh}, ::{sw}]"
-        )
         rows = f"u:u + {sh * (oh - 1) + 1}" + (f":{sh}" if sh != 1 else "")
         cols = f"v:v + {sw * (ow - 1) + 1}" + (f":{sw}" if sw != 1 else "")
+        first = f"[:, :, 0:{sh * (oh - 1) + 1}:{sh}, 0:{sw * (ow - 1) + 1}:{sw}]"
+        corner = (
+            f"np.arange({n * c}).reshape({n}, {c}, 1, 1) * {height * width} "
+            f"+ (np.arange({oh}) * {sh * width}).reshape({oh}, 1) + np.arange({ow}) * {sw}"
+        )
+        forward = (
+            f"{{out}} = {{x}}{first}.copy()\n"
+            f"{{out}}_at = np.zeros({(n, c, oh, ow)!r}, dtype=np.intp)  # where each max sits\n"
+            f"for u, v in {[(u, v) for u in range(kh) for v in range(kw)][1:]!r}:\n"
+            f"    {{out}}_better = {{x}}[:, :, {rows}, {cols}] > {{out}}  # first of ties kept\n"
+            f"    np.maximum({{out}}, {{x}}[:, :, {rows}, {cols}], out={{out}})\n"
+            f"    np.copyto({{out}}_at, u * {width} + v, where={{out}}_better)\n"
+            f"{{out}}_at += {corner}"
+        )
+        if any(s < k for s, k in zip(self.stride, self.kernel_size)):  # overlapping windows
+            scatter = (
+                f"{{d}} = np.bincount({{out}}_at.ravel(), weights={{g}}.ravel(), "
+                f"minlength={n * c * height * width}).astype({{g}}.dtype).reshape({x.shape!r})"
+            )
+        else:
+            scatter = (
+                f"{{d}} = np.zeros({n * c * height * width}, dtype={{g}}.dtype)\n"
+                f"{{d}}[{{out}}_at.ravel()] = {{g}}.ravel()\n"
+                f"{{d}} = {{d}}.reshape({x.shape!r})"
+            )
         return Code(
-            f"{{out}}_windows = sliding_window_view({{x}}, ({kh}, {kw}), axis=(2, 3)){step}"
-            f".reshape({n}, {c}, {oh}, {ow}, {kh * kw})\n"
-            "{out}_pick = {out}_windows.argmax(axis=-1)[..., None]  # the first of ties\n"
-            "{out} = np.take_along_axis({out}_windows, {out}_pick, axis=-1)[..., 0]",
-            (
-                "{d}_windows = np.zeros_like({out}_windows)\n"
-                "np.put_along_axis({d}_windows, {out}_pick, {g}[..., None], axis=-1)\n"
-                "{d} = np.zeros_like({x})\n"
-                f"for u in range({kh}):\n"
-                f"    for v in range({kw}):\n"
-                f"        {{d}}[:, :, {rows}, {cols}] += {{d}}_windows[..., u * {kw} + v]",
-                "max pool: g to each window's maximum",
-            ),
+            forward,
+            (scatter, "max pool: g to each window's maximum"),
+            requires=("not np.isnan({x}).any()", "max pool's code form assumes no NaN"),
         )
 
 
