@@ -67,6 +67,20 @@ def test_every_op_written_out_matches_grad(name):
     assert_matches_grad(namespace["f"], *leaves, weights)
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_every_op_written_out_keeps_float32(name):
+    case = OP_CASES[name]
+    leaves = [Tensor(a, requires_grad=True, dtype=np.float32) for a in case.inputs]
+    weights = np.random.default_rng(0).standard_normal(case.build(*leaves).shape)
+    namespace = {"build": case.build}
+    params = ", ".join(f"x{i}" for i in range(len(leaves)))
+    exec(
+        f"def f({params}, w):\n    out = build({params})\n    return (out * out * w).sum()",
+        namespace,
+    )  # noqa: S102
+    assert_matches_grad(namespace["f"], *leaves, weights.astype(np.float32), rtol=1e-4, atol=1e-5)
+
+
 # ---------------------------------------------------------------- whole programs
 
 
