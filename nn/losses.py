@@ -223,7 +223,10 @@ def cross_entropy(logits: Tensor, target) -> Tensor:
             "the model with output_activation=None to give cross_entropy the logits",
             stacklevel=2,
         )
-    target = np.asarray(data_of(target))
+    target = _real_array(target, logits, "cross_entropy")
+    if target.dtype.kind == "f" and target.shape == logits.shape[:-1] and logits.ndim:
+        expected, hint = _labels_expected(logits), _float_labels_hint(target)
+        raise TypeError(f"cross_entropy: labels of dtype {target.dtype}: {expected}{hint}")
     if np.issubdtype(target.dtype, np.integer) and target.shape == logits.shape[:-1]:
         classes = logits.shape[-1]
         if target.size and (target.min() < 0 or target.max() >= classes):
@@ -239,7 +242,7 @@ def cross_entropy(logits: Tensor, target) -> Tensor:
 
 def _target_like(output: Tensor, target, loss: str) -> np.ndarray:
     """The target as an array of the output's shape and dtype, or an error that says why not."""
-    target = np.asarray(data_of(target))
+    target = _real_array(target, output, loss)
     if target.shape == output.shape:
         return target.astype(output.dtype, copy=False)
     hint = ""
@@ -256,3 +259,45 @@ def _target_like(output: Tensor, target, loss: str) -> np.ndarray:
         f"{loss}: target of shape {target.shape} does not match output of shape "
         f"{output.shape}.{hint}"
     )
+
+
+# What a dtype that is not real numbers holds, and what to do about it.
+_KINDS = {
+    "c": ("complex numbers", "; pass target.real or abs(target)"),
+    "U": ("strings", "; convert them to numbers first"),
+    "S": ("strings", "; convert them to numbers first"),
+    "O": ("Python objects (None, strings or rows of different lengths?)", ""),
+    "M": ("dates", ""),
+    "m": ("time spans", ""),
+}
+
+
+def _real_array(target, output: Tensor, loss: str) -> np.ndarray:
+    """target as an array of real numbers (bool, integer or float), or a TypeError naming its
+    dtype and what was expected, rather than numpy's silent cast (complex loses its imaginary
+    part with only a ComplexWarning)."""
+    target = np.asarray(data_of(target))
+    if target.dtype.kind in "biuf":
+        return target
+    what, hint = _KINDS.get(target.dtype.kind, ("no real numbers", ""))
+    expected = (
+        _labels_expected(output)
+        if loss == "cross_entropy"
+        else f"expected real numbers shaped like the output {output.shape}"
+    )
+    raise TypeError(f"{loss}: target of dtype {target.dtype} ({what}): {expected}{hint}")
+
+
+def _labels_expected(logits: Tensor) -> str:
+    classes = logits.shape[-1] if logits.ndim else 1
+    return (
+        f"labels must be integers 0..{classes - 1} of shape {logits.shape[:-1]} or rows shaped "
+        f"like the output {logits.shape}"
+    )
+
+
+def _float_labels_hint(labels: np.ndarray) -> str:
+    if labels.size and np.all(np.isfinite(labels)) and np.all(labels == np.round(labels)):
+        return "; these floats are whole numbers: pass labels.astype(int)"
+    odd = labels[labels != np.round(labels)] if labels.size else labels
+    return f"; got {float(odd.flat[0])!r}, which is no class" if odd.size else ""

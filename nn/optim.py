@@ -1,5 +1,10 @@
 """Optimizers updating parameters in place: SGD (momentum, L2 weight decay), Adam and AdamW as
 PyTorch defines them; a learning-rate schedule hook; gradient clipping by norm.
+
+A parameter that a graph saved for backward (a forward not yet backpropagated, or one
+dropped without backward) is not changed in place: the step binds the updated values to a
+fresh array (autodiff.tools.inplace.writable_data), so the step never fails for a graph and that
+graph's gradient stays the one of the computation as it ran.
 """
 
 from __future__ import annotations
@@ -10,7 +15,8 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from autodiff import Tensor
-from autodiff.tools.inplace import ensure_writable
+
+from .layers.module import writable_data
 
 
 class SGD:
@@ -49,23 +55,22 @@ class SGD:
     def step(self) -> None:
         if self.scratch is None:  # released while a compiled step took the steps
             self.scratch = [_scratch_for(p.data) for p in self.params]
-        for position, (p, scratch, decays, velocity) in enumerate(
-            zip(self.params, self.scratch, self.decays, self.velocity)
+        for p, scratch, decays, velocity in zip(
+            self.params, self.scratch, self.decays, self.velocity
         ):
             if p.grad is None:
                 continue
-            if not p.data.flags.writeable:
-                # Saved by a graph awaiting backward(): name the op that needs it (numpy
-                # would only say "read-only"), or release it if that graph is gone.
-                ensure_writable(p.data, f"SGD.step(): parameter {position} {_label(p)}")
-            if p.ndim == 0 or len(scratch) == len(p.data):
-                self._update(p.data, p.grad, scratch, decays, velocity)
+            data = p.data
+            if not data.flags.writeable:  # saved by a graph: update a copy, bound in its place
+                data = writable_data(p)
+            if p.ndim == 0 or len(scratch) == len(data):
+                self._update(data, p.grad, scratch, decays, velocity)
                 continue
-            for start in range(0, len(p.data), len(scratch)):
+            for start in range(0, len(data), len(scratch)):
                 rows = slice(start, start + len(scratch))
-                data = p.data[rows]
+                part = data[rows]
                 velocity_rows = None if velocity is None else velocity[rows]
-                self._update(data, p.grad[rows], scratch[: len(data)], decays, velocity_rows)
+                self._update(part, p.grad[rows], scratch[: len(part)], decays, velocity_rows)
 
     def _update(self, data, grad, update, decays: bool, velocity) -> None:
         """data <- data - lr * (grad + weight_decay * data), or the momentum form, in place."""
@@ -93,10 +98,6 @@ class SGD:
             return None
         self.scratch = None
         return self.lr
-
-
-def _label(p: Tensor) -> str:
-    return f"{p.name!r} of shape {p.shape}" if p.name else f"of shape {p.shape}"
 
 
 # A parameter of more than WHOLE_BYTES is updated a slice of rows at a time, each slice about
@@ -157,17 +158,20 @@ class Adam:
                 continue
             self.steps[i] += 1
             t, grad, m, v = self.steps[i], p.grad, self.exp_avg[i], self.exp_avg_sq[i]
+            data = p.data
+            if not data.flags.writeable:  # saved by a graph: update a copy, bound in its place
+                data = writable_data(p)
             if self.weight_decay and self.decoupled_decay:
-                p.data *= 1 - self.lr * self.weight_decay
+                data *= 1 - self.lr * self.weight_decay
             elif self.weight_decay:
-                grad = grad + self.weight_decay * p.data
+                grad = grad + self.weight_decay * data
             m *= beta1
             m += (1 - beta1) * grad
             v *= beta2
             v += (1 - beta2) * (grad * grad)
             denominator = np.sqrt(v) / math.sqrt(1 - beta2**t)
             denominator += self.eps
-            p.data -= (self.lr / (1 - beta1**t)) * (m / denominator)
+            data -= (self.lr / (1 - beta1**t)) * (m / denominator)
 
     def zero_grad(self) -> None:
         for p in self.params:

@@ -202,7 +202,7 @@ MESSAGES = {
     "truncated gzip": r"t10k-images-idx3-ubyte.gz: broken or truncated gzip",
     "labels as images": r"t10k-images-idx3-ubyte: magic number 2049, expected 2051",
     "truncated data": r"t10k-images-idx3-ubyte: truncated: header says 3 x 28 x 28 = 2352",
-    "empty file": r"t10k-images-idx3-ubyte: not an IDX file",
+    "empty file": r"t10k-images-idx3-ubyte is empty \(0 bytes\): expected an IDX file",
     "27 x 27 images": r"t10k-images-idx3-ubyte: images are \(27, 27\), expected 28 x 28",
     "too few labels": r"t10k-labels-idx1-ubyte: \(2,\) labels for 3 images.*expected \(3,\)",
     "label 10": r"t10k-labels-idx1-ubyte: label 10, expected 0-9",

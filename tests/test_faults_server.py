@@ -81,6 +81,65 @@ def test_idle_sockets_are_closed_and_do_not_block_others(start_server):
             sock.close()
 
 
+def drip(sock: socket.socket, data: bytes, pause: float, limit: float) -> tuple[float, bytes]:
+    """Send data a byte every `pause` seconds until the server answers or closes (then the
+    seconds it took and what it said) or `limit` seconds pass (then limit and b"...")."""
+    sock.settimeout(pause)
+    started = time.monotonic()
+    for byte in data * 1000:
+        if time.monotonic() - started > limit:
+            return limit, b"..."
+        try:
+            sock.sendall(bytes([byte]))
+            return time.monotonic() - started, sock.recv(1024)  # an answer, or b"": closed
+        except TimeoutError:
+            continue  # still open, nothing said: the next byte
+        except OSError:  # reset or broken pipe: closed
+            return time.monotonic() - started, b""
+    return limit, b"..."
+
+
+def test_a_client_sending_a_byte_at_a_time_is_closed_at_the_request_deadline(start_server):
+    # The idle timeout (0.5 s) never fires: a byte comes every 0.2 s. Today's bound: 1.5 s.
+    server = start_server(timeout=0.5, request_timeout=1.5)
+    with socket.create_connection(server.server_address[:2], timeout=5) as slow:
+        seconds, said = drip(slow, b"GET /model.json HTTP/1.0\r\nX-Slow: " + b"a" * 200, 0.2, 8)
+    assert said != b"..." and b"weights" not in said
+    assert 1.0 < seconds < 4.0
+    assert get(server)[0] == 200  # and the others are served as before
+
+
+def test_a_request_split_across_packets_within_the_deadline_is_answered(start_server):
+    server = start_server(timeout=2.0, request_timeout=5.0)
+    with socket.create_connection(server.server_address[:2], timeout=5) as client:
+        for part in (b"GET /model.json HT", b"TP/1.0\r\nHost: 127.0.0.1\r\n", b"\r\n"):
+            client.sendall(part)
+            time.sleep(0.2)
+        answer = b""
+        while chunk := client.recv(1 << 16):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.0 200") and b"weights" in answer
+
+
+def test_one_client_holds_at_most_so_many_connections(start_server):
+    server = start_server(timeout=5.0, max_connections_per_client=3)
+    held = [socket.create_connection(server.server_address[:2], timeout=5) for _ in range(3)]
+    try:
+        with socket.create_connection(server.server_address[:2], timeout=5) as extra:
+            assert extra.recv(1024).startswith(b"HTTP/1.0 503")  # answered at once, no thread
+        held.pop().close()
+        statuses, started = [], time.monotonic()
+        while time.monotonic() - started < 5 and 200 not in statuses:  # its slot comes free
+            try:
+                statuses.append(get(server, timeout=5)[0])
+            except (http.client.HTTPException, OSError) as error:
+                statuses.append(repr(error))
+        assert statuses[-1] == 200
+    finally:
+        for sock in held:
+            sock.close()
+
+
 @pytest.mark.parametrize(
     "path, statuses",
     [

@@ -52,7 +52,7 @@ def test_a_tampered_pickle_is_refused_before_its_code_runs(tmp_path):
 @pytest.mark.parametrize(
     "content, message",
     [
-        (b"not gzip at all", "not a readable"),
+        (b"not gzip at all", "not gzip-compressed"),
         (gzip.compress(b"gzip but not a pickle"), "not a readable"),
         (gzip.compress(pickle.dumps([1, 2])), "expected three"),
         (gzip.compress(pickle.dumps((np.zeros((2, 784)), 0, 0))), "training data: expected an"),

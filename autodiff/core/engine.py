@@ -105,6 +105,8 @@ def _seed(root: Tensor, grad, caller: str) -> np.ndarray:
 
 def backward(root: Tensor, grad=None) -> None:
     """Tensor.backward: accumulate into .grad of every tensor in the graph that needs one."""
+    if not root.requires_grad and _constant_reason(root) is not None:
+        raise RuntimeError(f"backward() on a tensor with no gradient: {_constant_reason(root)}")
     if not root.requires_grad:
         raise RuntimeError(
             "backward() on a tensor that does not require grad: create the inputs with "
@@ -213,7 +215,23 @@ def _tensors(value, what: str) -> list[Tensor]:
     )
 
 
+def _constant_reason(tensor: Tensor) -> str | None:
+    """Why a tensor of booleans or integers has no gradient; None for a float tensor."""
+    if tensor.dtype.kind not in "biu":
+        return None
+    return (
+        f"it holds {'booleans' if tensor.dtype.kind == 'b' else 'integers'} (dtype "
+        f"{tensor.dtype}), as comparisons and the counts made from them do: comparisons are "
+        "constant (a step has slope 0, or none), so there is no gradient to take. "
+        "Differentiate a float expression instead, such as the values a mask selects "
+        "(x * (x > 0)) or a smooth stand-in (sigmoid)"
+    )
+
+
 def _no_grad_message(kind: str, position: int, tensor: Tensor) -> str:
+    reason = _constant_reason(tensor)
+    if kind == "output" and reason is not None:
+        return f"grad(): output {position} (shape {tensor.shape}) has no gradient: {reason}"
     if kind == "output":
         return (
             f"grad(): output {position} (shape {tensor.shape}) does not require a gradient: it "

@@ -52,6 +52,11 @@ def _describe(value: Any, array: np.ndarray) -> str:
         return "None"
     if isinstance(value, (str, bytes)):
         return f"the string {value[:40]!r} (convert text with float() first)"
+    if array.dtype.kind in "US":
+        return (
+            f"a {type(value).__name__} of strings ({array.dtype}; convert text to numbers "
+            "first, e.g. np.asarray(values, dtype=float))"
+        )
     if array.dtype == object:
         return (
             f"a {type(value).__name__} of Python objects (elements that are not numbers, "

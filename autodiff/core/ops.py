@@ -63,7 +63,8 @@ class Div(Op):
 
     def backward(self, grad_out, x, y, z):
         dx = grad_out / y
-        return dx, -dx * z
+        # Only when wanted: for a constant divisor (x / n) an inf in g would make -inf * 0.
+        return dx, (-dx * z if self.needs_input_grad[1] else None)
 
     code = Code("{x} / {y}", ("{g} / {y}", "div: g / y"), ("-{g} / {y} * {out}", "div: -g z / y"))
 
@@ -99,7 +100,8 @@ class Pow(Op):
 
 
 class PowConst(Op):
-    """z = x ** p for a constant p;  dx = g * p * x ** (p - 1)  (0 for p = 0, also at x = 0)"""
+    """z = x ** p for a constant p;  dx = g * p * x ** (p - 1)  (0 for p = 0, and at x = 0 for
+    p > 1)"""
 
     def __init__(self, exponent: float):
         self.exponent = exponent
@@ -111,6 +113,13 @@ class PowConst(Op):
         p = self.exponent
         if p == 0:  # x ** 0 is flat; the formula would give 0 * 0 ** -1 = NaN at x = 0
             return (grad_out * 0,)
+        if p > 1:
+            at_zero = np.asarray(np.equal(x, 0))
+            if at_zero.any():
+                # x ** p for p > 1 is flat at 0: its slope is 0 whatever comes from above, even
+                # the inf of sqrt's slope at 0 (std at zero spread), where g * 0 would be NaN.
+                with np.errstate(invalid="ignore"):
+                    return (np.where(at_zero, 0, grad_out * p * x ** (p - 1)),)
         return (grad_out * p * x ** (p - 1),)
 
     def code(self, x, z) -> Code:

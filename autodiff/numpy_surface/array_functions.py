@@ -128,19 +128,38 @@ def _clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):
 
 
 def _joined(name: str, join):
-    def joined(arrays, axis=0, out=None, *, dtype=None, casting=None):
-        refuse(name, out=out, casting=casting)
-        return join([_typed(t, dtype, name) for t in arrays], axis)
+    def joined(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+        refuse(name, out=out)
+        return join(_cast(name, arrays, dtype, casting), axis)
 
     return joined
 
 
 def _stacked(name: str, join):
-    def stacked(tup, *, dtype=None, casting=None):
-        refuse(name, casting=casting)
-        return join([_typed(t, dtype, name) for t in tup])
+    def stacked(tup, *, dtype=None, casting="same_kind"):
+        return join(_cast(name, tup, dtype, casting))
 
     return stacked
+
+
+CASTINGS = ("no", "equiv", "safe", "same_kind", "unsafe")
+
+
+def _cast(name: str, arrays, dtype, casting: str) -> list[Tensor]:
+    """The arrays to join as Tensors in dtype (when given), if numpy's casting rule lets each
+    one's dtype become the result's (same_kind is numpy's default, and np.row_stack passes
+    it)."""
+    if casting not in CASTINGS:
+        raise ValueError(f"numpy.{name}: casting must be one of {CASTINGS}, got {casting!r}")
+    tensors = [as_tensor(a) for a in arrays]
+    result = np.dtype(dtype) if dtype is not None else np.result_type(*[t.dtype for t in tensors])
+    for t in tensors:
+        if not np.can_cast(t.dtype, result, casting):
+            raise TypeError(
+                f"numpy.{name}: cannot cast a Tensor of dtype {t.dtype} to {result} under "
+                f"casting={casting!r}"
+            )
+    return [_typed(t, dtype, name) for t in tensors]
 
 
 def _at_least(one):

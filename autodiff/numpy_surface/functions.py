@@ -201,6 +201,11 @@ def pad(x, pad_width, mode: str = "constant", constant_values=0) -> Tensor:
         raise TypeError("numpy.pad on Tensors takes one number as constant_values")
     x = as_tensor(x)
     widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2))
+    if (widths < 0).any():
+        raise ValueError(
+            f"numpy.pad: pad widths must be non-negative (0 or more on each side), got "
+            f"{np.asarray(pad_width).tolist()}"
+        )
     shape = tuple(int(n + before + after) for n, (before, after) in zip(x.shape, widths))
     inside = tuple(slice(int(before), int(before + n)) for n, (before, _) in zip(x.shape, widths))
     padded = apply(ops.ScatterAdd(shape, inside), x)

@@ -82,11 +82,12 @@ class NumpyMethods:
         return apply(ops.Prod(reduction_axes(axis, self.ndim), keepdims), self)
 
     def var(self, axis=None, ddof: int = 0, keepdims: bool = False):
-        """sum((x - mean)^2) / (n - ddof), composed of mean, sum and products."""
+        """sum((x - mean)^2) / (n - ddof), composed of mean, sum and a square (whose slope at
+        zero spread is exactly 0, so std there has gradient 0, not inf * 0)."""
         axes = reduction_axes(axis, self.ndim)
         count = self.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
         centered = self - self.mean(axes, keepdims=True)
-        return (centered * centered).sum(axes, keepdims) / max(count - ddof, 0)
+        return (centered**2).sum(axes, keepdims) / max(count - ddof, 0)
 
     def std(self, axis=None, ddof: int = 0, keepdims: bool = False):
         return self.var(axis, ddof, keepdims).sqrt()

@@ -98,7 +98,13 @@ def read_idx(path: str | os.PathLike, ndim: int | None = None) -> np.ndarray:
         try:
             data = gzip.GzipFile(fileobj=raw).read() if compressed else raw.read()
         except (gzip.BadGzipFile, EOFError, zlib.error) as error:
-            raise ValueError(f"{path}: broken or truncated gzip data ({error})") from error
+            raise ValueError(
+                f"{path}: broken or truncated gzip data ({error}); expected a gzip-compressed "
+                "IDX file"
+            ) from error
+    if not data:
+        what = "decompresses to nothing" if compressed else "is empty (0 bytes)"
+        raise ValueError(f"{path} {what}: expected an IDX file of unsigned bytes (MNIST's)")
     if len(data) < 4 or data[:3] != b"\0\0\x08":
         raise ValueError(
             f"{path}: not an IDX file of unsigned bytes: starts with {data[:4].hex() or 'nothing'}"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import read_text
 from .mnist import SampleDataWarning
 
 NAMES_SAMPLE_PATH = Path(__file__).with_name("names_sample.txt")
@@ -116,7 +117,7 @@ def load_names(path: str | os.PathLike | None = None) -> Names:
             stacklevel=2,
         )
         path = NAMES_SAMPLE_PATH
-    text = Path(path).expanduser().read_text(encoding="utf-8")
+    text = read_text(path, "names, one a line, as in makemore's names.txt")
     words = tuple(line.strip() for line in text.splitlines() if line.strip())
     if not words:
         raise ValueError(f"{path} holds no names (expected one name a line)")

@@ -19,8 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from .arrays import PIXELS, Pair
+from .files import read_bytes
 
 FILENAME = "mnist.pkl.gz"
+EXPECTED = "Nielsen's mnist.pkl.gz, a gzip-compressed pickle of three (images, labels) pairs"
 # What numpy's arrays reduce to, under the module names numpy 1.x, 2.x and Python 2 wrote.
 ALLOWED = {
     (module, name)
@@ -59,14 +61,23 @@ def load_nielsen_pickle(path: str | os.PathLike) -> tuple[Pair, Pair, Pair]:
     wrong shapes or kinds.
     """
     path = Path(path)
+    compressed = read_bytes(path, EXPECTED)
+    if not compressed.startswith(b"\x1f\x8b"):
+        raise ValueError(
+            f"{path} is not gzip-compressed (it starts with {compressed[:4].hex()}, not 1f8b): "
+            f"expected {EXPECTED}"
+        )
     try:
-        with gzip.open(path, "rb") as file:
-            content = file.read()
+        content = gzip.decompress(compressed)
+        if not content:
+            raise ValueError("it decompresses to nothing")
         splits = _ArraysOnly(io.BytesIO(content), encoding="latin1").load()
     except _Refused as error:
         raise ValueError(f"{path}: refused, not a pickle of numpy arrays only: {error}") from None
     except (pickle.UnpicklingError, OSError, EOFError, zlib.error, ValueError, TypeError) as error:
-        raise ValueError(f"{path}: not a readable mnist.pkl.gz ({error})") from None
+        raise ValueError(
+            f"{path}: not a readable mnist.pkl.gz ({error}); expected {EXPECTED}"
+        ) from None
     return _checked(path, splits)
 
 

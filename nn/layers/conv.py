@@ -21,10 +21,15 @@ from .module import Module, Parameter
 
 
 def pair(value, name: str) -> tuple[int, int]:
-    """An int or a pair of ints as a pair: kernel_size=5 means (5, 5)."""
+    """An int or a pair of ints as a pair: kernel_size=5 means (5, 5). Padding widths must be
+    0 or more, kernel sizes and strides 1 or more."""
     items = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
     if len(items) != 2 or not all(isinstance(v, (int, np.integer)) for v in items):
         raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    if name == "padding" and min(items) < 0:
+        raise ValueError(f"padding widths must be non-negative (0 or more), got {value!r}")
+    if name != "padding" and min(items) < 1:
+        raise ValueError(f"{name} must be 1 or more, got {value!r}")
     return int(items[0]), int(items[1])
 
 

@@ -1,6 +1,8 @@
 """The Module base and Parameter: parameters are found by walking a module's attributes.
 
-Every layer (nn.layers) and network subclasses Module; optimizers update its Parameters.
+Every layer (nn.layers) and network subclasses Module; optimizers update its Parameters. The
+library's writers change an array in place only through autodiff's `writable`, which gives a
+fresh copy to bind when a graph saved the array.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from autodiff import Tensor
-from autodiff.tools.inplace import ensure_writable
+from autodiff.tools.inplace import writable, writable_data
 
 
 class Parameter(Tensor):
@@ -101,10 +103,22 @@ class Module:
             value = np.asarray(state[name])
             if value.shape != p.shape:
                 raise ValueError(f"{name}: expected shape {p.shape}, got {value.shape}")
-        for name, array in own.items():
-            ensure_writable(array, f"load_state_dict(): {name}")
-        for name, array in own.items():
+        for name, p in self.named_parameters():
+            np.copyto(writable_data(p), state[name])
+        for name, array in self.named_buffers():
+            if not array.flags.writeable:  # saved by a graph: bind a copy in its place
+                owner, attribute = self._owner_of(name)
+                array = writable(array)
+                setattr(owner, attribute, array)
             np.copyto(array, state[name])
+
+    def _owner_of(self, dotted: str) -> tuple[object, str]:
+        """The object holding the attribute a dotted state name ends in, and that name."""
+        *path, attribute = dotted.split(".")
+        owner = self
+        for part in path:
+            owner = owner[int(part)] if part.isdigit() else getattr(owner, part)
+        return owner, attribute
 
     def extra_repr(self) -> str:
         return ""

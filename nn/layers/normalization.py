@@ -13,7 +13,7 @@ from autodiff import Op, Tensor, apply
 from autodiff.core import Code
 from autodiff.core.code import axis_source
 
-from .module import Module, Parameter
+from .module import Module, Parameter, writable
 
 
 class Normalize(Op):
@@ -104,9 +104,12 @@ class BatchNorm1d(Module):
         return normalize(x, axes, self.eps) * self.weight + self.bias
 
     def _update_running(self, x: np.ndarray, axes: tuple, count: int) -> None:
-        """Move the running averages toward this batch's statistics, in place."""
+        """Move the running averages toward this batch's statistics, in place (on copies
+        when an evaluation graph saved them for backward)."""
         mean = x.mean(axis=axes)
         unbiased_var = x.var(axis=axes) * (count / (count - 1))
+        self.running_mean = writable(self.running_mean)
+        self.running_var = writable(self.running_var)
         self.running_mean *= 1 - self.momentum
         self.running_mean += self.momentum * mean
         self.running_var *= 1 - self.momentum

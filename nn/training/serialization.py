@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.files import read_text
 from ..data.temporary import remove_stale, temporary_path
 from ..layers import MLP
 from ..losses import binary_cross_entropy
@@ -131,14 +132,7 @@ def load(path: str | os.PathLike, dtype=np.float64) -> MLP:
 
 def _document(path: Path) -> dict:
     """The file's JSON object with sizes, weights and biases, or a ValueError naming path."""
-    content = path.read_bytes()
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValueError(
-            f"{path} is not UTF-8 text, so not a saved network (a binary file, or another "
-            "encoding?)"
-        ) from None
+    text = read_text(path, "a network saved by nn.save (network2.py's JSON)")
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:

@@ -3,15 +3,21 @@ over the standard library's http.server. What to serve is decided by `python -m 
 
 Hardened for a machine where other sites run in the browser: requests whose Host is not a
 loopback name or an IP address are refused (DNS rebinding), every answer carries the
-security headers, a deep listen backlog and a per-connection timeout keep many or slow
-clients from refusing or holding anyone, and a bad path is a 4xx answer, never a traceback.
+security headers, a deep listen backlog keeps many clients waiting rather than refused, a
+connection is closed when its client sends nothing for a while or takes too long over the
+whole request (a byte every few seconds does not keep it open), one client holds at most so
+many connections at once, and a bad path is a 4xx answer, never a traceback.
 """
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import json
 import re
+import socket
+import threading
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -39,6 +45,14 @@ HEADERS = {
 }
 MAX_URL = 2048  # characters; a longer request target is answered 414
 CONNECTION_TIMEOUT_S = 10.0  # a socket that sends nothing for this long is closed
+REQUEST_TIMEOUT_S = 20.0  # the whole request (line, headers, any body) must arrive in this
+# At most this many connections of one client address at once; more are answered 503. As
+# deep as the listen backlog, so many clients at once (on loopback, one address) still wait.
+MAX_CONNECTIONS_PER_CLIENT = 256
+BUSY_ANSWER = (
+    b"HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\n"
+    b"Connection: close\r\n\r\n"
+)
 LOOPBACK_NAMES = ("localhost", "localhost.")
 
 
@@ -85,9 +99,46 @@ class PageServer(ThreadingHTTPServer):
         model_json: bytes,
         quiet: bool = False,
         timeout: float = CONNECTION_TIMEOUT_S,
+        request_timeout: float = REQUEST_TIMEOUT_S,
+        max_connections_per_client: int = MAX_CONNECTIONS_PER_CLIENT,
     ):
         self.model_json, self.quiet, self.connection_timeout = model_json, quiet, timeout
+        self.request_timeout = request_timeout
+        self.max_connections_per_client = max_connections_per_client
+        # Open connections by client address, and the address of each counted connection.
+        self.open_by_client: dict[str, int] = {}
+        self.client_of: dict[socket.socket, str] = {}
+        self.count_lock = threading.Lock()
         super().__init__(address, PageHandler)
+
+    def verify_request(self, request: socket.socket, client_address) -> bool:
+        """Take the connection unless its client already holds the most allowed: then answer
+        503 without a thread (the short answer fits the socket's buffer) and close it."""
+        client = client_address[0]
+        with self.count_lock:
+            if self.open_by_client.get(client, 0) < self.max_connections_per_client:
+                self.open_by_client[client] = self.open_by_client.get(client, 0) + 1
+                self.client_of[request] = client
+                return True
+        try:
+            request.setblocking(False)
+            request.send(BUSY_ANSWER)
+        except OSError:
+            pass
+        return False
+
+    def shutdown_request(self, request: socket.socket) -> None:
+        try:
+            super().shutdown_request(request)
+        finally:
+            with self.count_lock:
+                client = self.client_of.pop(request, None)
+                if client is not None:
+                    left = self.open_by_client[client] - 1
+                    if left:
+                        self.open_by_client[client] = left
+                    else:
+                        del self.open_by_client[client]
 
     @property
     def url(self) -> str:
@@ -117,12 +168,40 @@ class PageServer(ThreadingHTTPServer):
             return HTTPStatus.NOT_FOUND, b"", ""
 
 
+class DeadlineReader(io.RawIOBase):
+    """A socket's bytes, each read allowed the idle timeout but never past the deadline set
+    at the connection's start: the idle timeout alone restarts with every byte received."""
+
+    def __init__(self, connection: socket.socket, idle_timeout: float, whole_timeout: float):
+        self.connection, self.idle_timeout = connection, idle_timeout
+        self.whole_timeout = whole_timeout
+        self.deadline = time.monotonic() + whole_timeout
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"the request took longer than {self.whole_timeout:g} s")
+        self.connection.settimeout(min(self.idle_timeout, left))
+        return self.connection.recv_into(buffer)
+
+
 class PageHandler(BaseHTTPRequestHandler):
     server: PageServer
 
     def setup(self) -> None:
         self.timeout = self.server.connection_timeout  # read by StreamRequestHandler.setup
         super().setup()
+        self.rfile.close()  # read through the deadline instead (the socket stays open)
+        reader = DeadlineReader(self.connection, self.timeout, self.server.request_timeout)
+        self.rfile = io.BufferedReader(reader)
+
+    def parse_request(self) -> bool:
+        parsed = super().parse_request()  # reads the headers, through the deadline
+        self.connection.settimeout(self.timeout)  # the answer gets the idle timeout again
+        return parsed
 
     def end_headers(self) -> None:
         # Here rather than in respond(), so that error pages carry them too.

@@ -44,7 +44,10 @@ class Sqrt(Op):
         return np.sqrt(x)
 
     def backward(self, grad_out, x, z):
-        return (grad_out / (2 * z),)
+        # At x = 0 the slope is inf, exactly: no warning (std at zero spread still gets 0,
+        # from the square's slope of 0 below it; see PowConst).
+        with np.errstate(divide="ignore"):
+            return (grad_out / (2 * z),)
 
     code = Code("np.sqrt({x})", ("{g} / (2 * {out})", "sqrt' = 1 / (2 sqrt(x))"))
 
