@@ -11,7 +11,7 @@ A house of four rooms, each importing only the rooms before it. Read the core fi
 - numpy_surface/  numpy's dispatch protocols, the rest of the derivative table, linear
                   algebra and layout functions; importing it installs numpy's protocols
 - tools/          gradcheck, detect_anomaly, compare_gradients, gradient_source, capture
-- drawing/        graphviz drawings of the graph
+- drawing/        graphviz drawings of the graph, and the explorer page stepping through it
 ops.py and tensor.py keep the old paths `autodiff.ops.X` and `autodiff.tensor.Tensor`.
 """
 
@@ -34,7 +34,7 @@ from .core import (
     sum_to_shape,
     topological_order,
 )
-from .drawing import draw_graph
+from .drawing import draw_graph, explore
 from .numpy_surface import concatenate, maximum, minimum, stack, where
 from .tools import (
     AnomalyError,
@@ -69,6 +69,7 @@ __all__ = [
     "detect_anomaly",
     "draw_graph",
     "enable_grad",
+    "explore",
     "grad",
     "gradcheck",
     "gradient_source",

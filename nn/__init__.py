@@ -30,6 +30,7 @@ from .drawing import (
     draw_filters,
     draw_model_graph,
     draw_network,
+    explore_model,
 )
 from .layers import (
     MLP,
@@ -106,6 +107,7 @@ __all__ = [
     "draw_filters",
     "draw_model_graph",
     "draw_network",
+    "explore_model",
     "dropout",
     "evaluate",
     "fit",

@@ -70,8 +70,13 @@ def test_chapter1_trains_plots_and_reads_his_format(chapter1):
     assert len(outputs(chapter1, "image/png")) == 1  # plot_history, shown once
 
 
-def test_chapter2_verifies_bp1_to_bp4_and_draws_inline():
-    notebook = execute("chapter2_backprop.ipynb")
+@pytest.fixture(scope="module")
+def chapter2():
+    return execute("chapter2_backprop.ipynb")
+
+
+def test_chapter2_verifies_bp1_to_bp4_and_draws_inline(chapter2):
+    notebook = chapter2
     text = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
     assert "check_backprop" not in text and "NOT OK" not in text
     for equation in ("BP1", "BP2", "BP3", "BP4"):
@@ -81,6 +86,41 @@ def test_chapter2_verifies_bp1_to_bp4_and_draws_inline():
     # The backward pass as code (issue 23), printed by autodiff.gradient_source.
     assert "def loss_and_grad(w1, b1, w2, b2, x, y):" in text
     assert "grad_z1 = grad_a1 * (a1 * (1 - a1))  # sigmoid' = s(1 - s)" in text
+
+
+def test_chapter2_steps_through_backprop_in_chromium(chapter2, browser, tmp_path):  # noqa: F811
+    """The explorer cell's output, as Jupyter puts it in its page: stepped to the end."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    pages = outputs(chapter2, "text/html")
+    assert len(pages) == 1 and pages[0].startswith("<iframe srcdoc=")
+    host = tmp_path / "notebook-output.html"
+    host.write_text(f"<!doctype html><html><body>{pages[0]}</body></html>", encoding="utf-8")
+    browser.get(host.as_uri())
+    browser.switch_to.frame(browser.find_element("css selector", "iframe"))
+    try:
+        phase = "return document.documentElement.dataset.phase"
+        WebDriverWait(browser, 15).until(lambda d: d.execute_script(phase) == "idle")
+        browser.find_element("id", "backward").click()
+        notes = []
+        while browser.execute_script(phase) != "done":
+            browser.find_element("id", "step").click()
+            notes += [e.text[:3] for e in browser.find_elements("css selector", "#panel .note")]
+        grads = browser.execute_script(
+            """return Object.fromEntries([...document.querySelectorAll("[data-grad]")].map(
+                (e) => [e.dataset.node, JSON.parse(e.dataset.grad)]));"""
+        )
+        errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    finally:
+        browser.switch_to.default_content()
+    assert not errors, errors
+    assert notes == ["BP1", "BP4", "BP3", "BP2", "BP4", "BP3"]
+    # The notebook's network, rebuilt from its seed: the page's gradients are autograd's.
+    small = nn.MLP([2, 3, 2], seed=1)
+    nn.mse_loss(small(np.array([[0.5, -1.0]])), np.array([[1.0, 0.0]])).backward()
+    for name, parameter in small.named_parameters():
+        np.testing.assert_allclose(grads[name], parameter.grad, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(grads["zs[0]"], small.zs[0].grad, rtol=0, atol=1e-6)
 
 
 def test_chapter3_draws_the_overfitting_and_regularization_figures():

@@ -86,6 +86,17 @@ def draw_graph(
     context = _Context(root, order, params, names, group, large)
     if collapse and not context.groups:
         raise ValueError("collapse=True draws each group as one node: pass group= as well")
+    picture, _ = layout(order, context, expand, collapse, max_nodes)
+    return picture.digraph(legend, rankdir)
+
+
+def layout(
+    order: list[Tensor], context: _Context, expand: bool, collapse: bool, max_nodes: int
+) -> tuple[_Picture, dict[str, tuple[int, int | None]]]:
+    """draw_graph's picture of order (a topological order), before graphviz, and the owner of
+    each node: node id -> (the index in order of the tensor it draws or was drawn for, the
+    flat index of the element for a scalar of that tensor, else None). Owners are those of
+    the picture before collapsing."""
     # Counted before any label is made: a 100,000-op graph is refused at once. Collapsing
     # shrinks a tensor picture, so that one is counted only once drawn, below.
     if expand:
@@ -97,14 +108,14 @@ def draw_graph(
         raise ValueError(_too_many(count, max_nodes, expand))
     picture = _Picture()
     if expand:
-        add_scalars(picture, order, context)
+        owners = add_scalars(picture, order, context)
     else:
-        _add_tensors(picture, order, context)
+        owners = _add_tensors(picture, order, context)
     if collapse:
         picture = picture.collapsed()
     if len(picture.nodes) > max_nodes:
         raise ValueError(_too_many(len(picture.nodes), max_nodes, expand))
-    return picture.digraph(legend, rankdir)
+    return picture, owners
 
 
 def render(graph: graphviz.Digraph, path: str | Path, format: str | None = None) -> Path:
@@ -187,10 +198,17 @@ def _pairs(items, what: str) -> list[tuple[str, Any]]:
 
 
 class _Context:
-    """Names, roles and groups of the tensors of one drawing."""
+    """Names, roles, groups and gradients of the tensors of one drawing.
 
-    def __init__(self, root, order, params, names, group, large: int):
+    grads: tensor -> the gradient to show (default: each tensor's .grad); problems=False
+    colours no node by its gradient's problems.
+    """
+
+    def __init__(
+        self, root, order, params, names, group, large: int, grads=None, problems: bool = True
+    ):
         self.root, self.large = root, large
+        self.grads, self.problems = grads, problems
         self.params = {t: n for n, t in reversed(_pairs(params, "params"))}
         self.names = {t: n for n, t in reversed(_pairs(names, "names"))}
         self.implicit_params = params is None
@@ -221,6 +239,9 @@ class _Context:
                 groups[used[0]].append(tensor)
         return groups
 
+    def grad(self, tensor: Tensor):
+        return tensor.grad if self.grads is None else self.grads.get(tensor)
+
     def name(self, tensor: Tensor) -> str | None:
         return self.params.get(tensor) or self.names.get(tensor) or tensor.name
 
@@ -238,8 +259,8 @@ class _Context:
 
     def problem(self, tensor: Tensor) -> tuple[str | None, str | None]:
         """The worst gradient problem of tensor and a line saying so, or (None, None)."""
-        grad = tensor.grad
-        if grad is None:
+        grad = self.grad(tensor)
+        if grad is None or not self.problems:
             return None, None
         if not np.all(np.isfinite(grad)):
             return "nonfinite", None
@@ -358,18 +379,23 @@ def _node_style(node: dict) -> dict[str, str]:
 # ---------------------------------------------------------------- one node per tensor
 
 
-def _add_tensors(picture: _Picture, order: list[Tensor], context: _Context) -> None:
-    """Draw order (a topological order) on picture: a node per tensor and per op."""
+def _add_tensors(picture: _Picture, order: list[Tensor], context: _Context) -> dict:
+    """Draw order (a topological order) on picture: a node per tensor and per op. Returns
+    the owners of the nodes (see layout)."""
     ids = {tensor: f"t{i}" for i, tensor in enumerate(order)}
+    owners = {}
     for i, tensor in enumerate(order):
         problem, note = context.problem(tensor)
         group, name = context.groups.get(tensor), context.name(tensor)
         brief = f"{name} {shape_text(tensor.shape)}" if name else None
-        label = tensor_label(tensor, name, context.large, note)
+        label = tensor_label(tensor, name, context.large, note, context.grad(tensor))
         picture.node(ids[tensor], label, problem or context.role(tensor), group, brief)
+        owners[ids[tensor]] = (i, None)
         if tensor.op is not None:
             op = tensor.op
             picture.node(f"op{i}", op_label(op, context.large), "operation", group, op.name)
+            owners[f"op{i}"] = (i, None)
             for source, label in zip(op.inputs, edge_labels(op, op.inputs)):
                 picture.edge(ids[source], f"op{i}", label)
             picture.edge(f"op{i}", ids[tensor])
+    return owners

@@ -53,13 +53,14 @@ def array_lines(what: str, array: np.ndarray, large: int) -> list[str]:
     return lines
 
 
-def tensor_label(tensor: Tensor, name: str | None, large: int, note: str | None) -> str:
-    """Name, shape and dtype, data and grad, and note (a gradient problem), one per line."""
+def tensor_label(tensor: Tensor, name: str | None, large: int, note: str | None, grad) -> str:
+    """Name, shape and dtype, data and grad (None: no line), and note (a gradient problem),
+    one per line."""
     title = f"{escape(name)}\\n" if name else ""
     lines = [f"{shape_text(tensor.shape)} {tensor.dtype}"]
     lines += array_lines("data", tensor.data, large)
-    if tensor.grad is not None:
-        lines += array_lines("grad", tensor.grad, large)
+    if grad is not None:
+        lines += array_lines("grad", grad, large)
     lines += [note] if note else []
     return title + "".join(escape(line) + "\\l" for line in lines)
 

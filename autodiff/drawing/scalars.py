@@ -28,6 +28,8 @@ class ScalarGraph:
 
     An expansion rule gets this builder, the op, its inputs' scalars (object arrays of node
     ids shaped like the inputs) and the output tensor, and returns the output's scalars.
+    Each node is owned by the tensor being drawn (`drawing`, its index in the order):
+    owners maps node id -> (that index, the element's flat index for a tensor's scalar).
     """
 
     def __init__(self, picture: _Picture, context: _Context):
@@ -35,17 +37,20 @@ class ScalarGraph:
         self.data: dict[str, float] = {}
         self.grad: dict[str, float | None] = {}
         self.group: dict[str, str | None] = {}
+        self.drawing: int | None = None
+        self.owners: dict[str, tuple[int | None, int | None]] = {}
 
     def values(self, tensor: Tensor) -> np.ndarray:
         """A node per element of tensor, labelled `name[i,j]`, its data and its grad."""
         ids = np.empty(tensor.shape, dtype=object)
         name, role = self.context.name(tensor), self.context.role(tensor)
-        group = self.context.groups.get(tensor)
-        for index in np.ndindex(tensor.shape):
-            grad = None if tensor.grad is None else tensor.grad[index]
+        group, grads = self.context.groups.get(tensor), self.context.grad(tensor)
+        for flat, index in enumerate(np.ndindex(tensor.shape)):
+            grad = None if grads is None else grads[index]
             suffix = "[" + ",".join(map(str, index)) + "]" if index else ""
             label = name + suffix if name else None
             ids[index] = self.value(tensor.data[index], grad, label, role, group)
+            self.owners[ids[index]] = (self.drawing, flat)
         return ids
 
     def value(self, data, grad, name: str | None, role: str, group: str | None) -> str:
@@ -53,11 +58,12 @@ class ScalarGraph:
         lines = ([escape(name) + "\\n"] if name else []) + [f"data {number(data)}\\l"]
         lines += [] if grad is None else [f"grad {number(grad)}\\l"]
         problem = None
-        if grad is not None and not np.isfinite(grad):
+        if grad is not None and self.context.problems and not np.isfinite(grad):
             problem = "nonfinite"
-        elif grad is not None and grad == 0:
+        elif grad is not None and self.context.problems and grad == 0:
             problem = "zero"
         self.data[node_id], self.grad[node_id], self.group[node_id] = data, grad, group
+        self.owners[node_id] = (self.drawing, None)
         return self.picture.node(node_id, "".join(lines), problem or role, group, name)
 
     def operation(self, label: str, inputs, outputs, input_names=None) -> None:
@@ -66,6 +72,7 @@ class ScalarGraph:
         node_id = self.picture.node(
             f"f{len(self.picture.nodes)}", label, "operation", self.group[outputs[0]]
         )
+        self.owners[node_id] = (self.drawing, None)
         for source, name in zip(inputs, input_names or [None] * len(inputs)):
             self.picture.edge(source, node_id, name)
         for target in outputs:
@@ -155,14 +162,17 @@ def register_expansion(op_class: type, rule: Callable) -> None:
     EXPANSIONS[op_class] = rule
 
 
-def add_scalars(picture: _Picture, order: list[Tensor], context: _Context) -> None:
-    """Draw order (a topological order) on picture: a node per scalar and scalar operation."""
+def add_scalars(picture: _Picture, order: list[Tensor], context: _Context) -> dict:
+    """Draw order (a topological order) on picture: a node per scalar and scalar operation.
+    Returns the owners of the nodes (see ScalarGraph)."""
     graph = ScalarGraph(picture, context)
     ids: dict[Tensor, np.ndarray] = {}
-    for tensor in order:
+    for i, tensor in enumerate(order):
+        graph.drawing = i
         if tensor.op is None:
             ids[tensor] = graph.values(tensor)
         else:
             rule = next((EXPANSIONS[c] for c in type(tensor.op).__mro__ if c in EXPANSIONS), None)
             inputs = [ids[t] for t in tensor.op.inputs]
             ids[tensor] = (rule or _expand_block)(graph, tensor.op, inputs, tensor)
+    return graph.owners

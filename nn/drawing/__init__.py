@@ -1,9 +1,11 @@
 """Pictures of networks: neurons and weights in Nielsen's notation and a model's loss graph
-(network), and what a convolutional net learned, its filters and feature maps (conv).
-Graphviz for graphs, matplotlib Figures (no pyplot) for images.
+(network), a page stepping through a model's backprop (explore), and what a convolutional
+net learned, its filters and feature maps (conv). Graphviz for graphs, matplotlib Figures
+(no pyplot) for images.
 """
 
 from .conv import draw_conv_graph, draw_feature_maps, draw_filters
+from .explore import explore_model
 from .network import draw_model_graph, draw_network
 
 __all__ = [
@@ -12,4 +14,5 @@ __all__ = [
     "draw_filters",
     "draw_model_graph",
     "draw_network",
+    "explore_model",
 ]
