@@ -110,11 +110,13 @@ def test_the_core_imports_numpy_the_standard_library_and_itself_only():
         assert outside <= set(sys.stdlib_module_names), (name, outside)
 
 
-def test_the_core_fits_in_1200_lines():
+def test_the_core_fits_in_1380_lines():
+    # 1200 before issue 23 put each elementary op's code form (its numpy source for
+    # gradient_source and capture, about 170 lines with core/code.py) beside its rule.
     lines = sum(
         len(MODULES[n].read_text().splitlines()) for n in MODULES if n.startswith("autodiff.core")
     )
-    assert lines <= 1200, lines
+    assert lines <= 1380, lines
 
 
 def test_autodiff_rooms_import_only_rooms_below():
