@@ -325,3 +325,18 @@ def test_a_code_form_assumption_that_fails_runs_that_call_eagerly():
     assert step.replays == 1
     assert_array_equal(loss.data, 0.0)
     assert_array_equal(w.grad, [0.0, 0.0, 0.0])
+
+
+def test_capture_keeps_batchnorm_running_statistics_moving():
+    # The running averages are a Python side effect of BatchNorm's training forward, which a
+    # replay would skip: the step runs eagerly (saying why) and they move on every call.
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(nn.Linear(4, 3, seed=0), nn.BatchNorm1d(3), nn.Tanh())
+    step = autodiff.capture(lambda x: (model(x) ** 2).mean())
+    seen = []
+    with pytest.warns(RuntimeWarning, match="reads tensor values"):
+        for _ in range(5):
+            step(rng.normal(size=(8, 4)))
+            seen.append(model.layers[1].running_mean.copy())
+    assert all(not np.array_equal(a, b) for a, b in zip(seen, seen[1:]))
+    assert step.why_eager is not None

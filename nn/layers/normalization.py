@@ -100,7 +100,9 @@ class BatchNorm1d(Module):
                 f"batch variance, got input of shape {x.shape}; call eval() to use the running "
                 "statistics"
             )
-        self._update_running(x.data, axes, count)
+        # Read through numpy(), a read of values into Python that autodiff.capture watches: a
+        # captured step then runs eagerly, since a replay would skip this update.
+        self._update_running(x.numpy(), axes, count)
         return normalize(x, axes, self.eps) * self.weight + self.bias
 
     def _update_running(self, x: np.ndarray, axes: tuple, count: int) -> None:
