@@ -10,7 +10,7 @@ A house of four rooms, each importing only the rooms before it. Read the core fi
                   no_grad, the in-place protection (its __init__ gives the reading order)
 - numpy_surface/  numpy's dispatch protocols, the rest of the derivative table, linear
                   algebra and layout functions; importing it installs numpy's protocols
-- tools/          gradcheck, detect_anomaly, compare_gradients, capture
+- tools/          gradcheck, detect_anomaly, compare_gradients, gradient_source, capture
 - drawing/        graphviz drawings of the graph, and the explorer page stepping through it
 ops.py and tensor.py keep the old paths `autodiff.ops.X` and `autodiff.tensor.Tensor`.
 """
@@ -21,6 +21,8 @@ from . import (  # noqa: F401  (the old paths autodiff.ops.X, autodiff.tensor.X)
     tensor,
 )
 from .core import (
+    Code,
+    CodeUnavailable,
     Op,
     ShapeError,
     Tensor,
@@ -44,12 +46,15 @@ from .tools import (
     compare_gradients,
     detect_anomaly,
     gradcheck,
+    gradient_source,
     numerical_gradient,
 )
 
 __all__ = [
     "AnomalyError",
     "Captured",
+    "Code",
+    "CodeUnavailable",
     "GradcheckError",
     "GradientComparison",
     "GradientRow",
@@ -67,6 +72,7 @@ __all__ = [
     "explore",
     "grad",
     "gradcheck",
+    "gradient_source",
     "maximum",
     "minimum",
     "no_grad",

@@ -3,6 +3,7 @@
     python benchmarks/profile_step.py                       # mse30, batch 10, float64
     python benchmarks/profile_step.py --case ce100 --batch-size 100 --tool cprofile
     python benchmarks/profile_step.py --captured            # the autodiff.capture loop
+    python benchmarks/profile_step.py --fit                 # nn.fit's compiled step (SGD folded)
 
 Uses pyinstrument when installed (a dev tool: pip install pyinstrument), else cProfile.
 """
@@ -32,6 +33,7 @@ def main(argv=None) -> int:
     parser.add_argument("--tool", choices=["pyinstrument", "cprofile"], default="pyinstrument")
     parser.add_argument("--data-dir", default=str(DEFAULT_DATA))
     parser.add_argument("--captured", action="store_true", help="profile the captured step")
+    parser.add_argument("--fit", action="store_true", help="profile nn.fit's compiled step")
     args = parser.parse_args(argv)
 
     case = CASES[args.case]
@@ -43,9 +45,11 @@ def main(argv=None) -> int:
     optimizer = nn.SGD(model.parameters(), lr=case.lr)
     loss_fn = LOSSES[case.cost]
     train_epoch = captured_epoch(model, loss_fn) if args.captured else eager_epoch
+    if args.fit:
+        train_epoch = fit_epoch(model, loss_fn, optimizer)
     train_epoch(model, optimizer, loss_fn, x, y, batches[:50])  # warm up
     title = f"{args.case}, batch {args.batch_size}, {args.dtype}, {len(batches)} steps"
-    title += ", captured" if args.captured else ", eager"
+    title += ", nn.fit's step" if args.fit else ", captured" if args.captured else ", eager"
 
     if args.tool == "pyinstrument":
         try:
@@ -76,6 +80,17 @@ def captured_epoch(model, loss_fn):
             optimizer.zero_grad()
             step(x[idx], y[idx])
             optimizer.step()
+
+    return train_epoch
+
+
+def fit_epoch(model, loss_fn, optimizer):
+    """nn.fit's inner loop: its compiled step, SGD's update folded into the program."""
+    step = nn.training.training_step(model, loss_fn, optimizer)
+
+    def train_epoch(model, optimizer, loss_fn, x, y, batches) -> None:
+        for idx in batches:
+            step(x[idx], y[idx])
 
     return train_epoch
 

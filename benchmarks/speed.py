@@ -125,8 +125,10 @@ def machine_facts(torch, jax, clock: str) -> list[str]:
     if torch is not None:
         facts.append(f"- PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
     if jax is not None:
-        facts.append(f"- JAX {jax.__version__} (jax.jit on the whole step), XLA_FLAGS="
-                     f"{os.environ.get('XLA_FLAGS', '(unset)')}")  # fmt: skip
+        flags = os.environ.get("XLA_FLAGS", "(unset)")
+        facts.append(f"- JAX {jax.__version__} (jax.jit on the whole step; `jax`: the batch "
+                     "gathered on the host and passed in; `jax in-jit gather`: indices passed, "
+                     f"gathered inside), XLA_FLAGS={flags}")  # fmt: skip
     facts.append(f"- clock: {clock}")
     return facts
 
@@ -227,8 +229,9 @@ def main(argv=None) -> int:
     if memory_rows:
         out += ["", "## Peak memory per epoch over consecutive epochs", "",
                 "tracemalloc: model, optimizer state and every temporary; the data set excluded.",
-                "", "| case | dtype | batch | baseline MiB | autodiff MiB | ratio |",
-                "|---|---|---|---|---|---|"] + memory_rows  # fmt: skip
+                "", "| case | dtype | batch | baseline MiB | autodiff (eager) MiB | ratio | "
+                "nn.fit step MiB | ratio |",
+                "|---|---|---|---|---|---|---|---|"] + memory_rows  # fmt: skip
     if args.chain:
         out += ["", "## Backward time per node, chain of tanh ops on a scalar", "",
                 "| nodes | build µs/node | backward µs/node |", "|---|---|---|"]  # fmt: skip
@@ -290,13 +293,13 @@ def memory_row(case_name: str, dtype, candidates: Candidates, steps: int) -> str
     small = candidates.first_steps(steps)
     batch_size = len(candidates.batches[0])
     base = peak_memory(small, "baseline", epochs)
-    auto = peak_memory(small, "autodiff", epochs)
     mib = 2.0**20
-    return (
-        f"| {case_name} | {np.dtype(dtype).name} | {batch_size} | "
-        f"{', '.join(f'{b / mib:.2f}' for b in base)} | "
-        f"{', '.join(f'{a / mib:.2f}' for a in auto)} | **{max(auto) / max(base):.2f}** |"
-    )
+    row = f"| {case_name} | {np.dtype(dtype).name} | {batch_size} | "
+    row += f"{', '.join(f'{b / mib:.2f}' for b in base)} |"
+    for name in ("autodiff", "nn.fit step"):
+        peaks = peak_memory(small, name, epochs)
+        row += f" {', '.join(f'{a / mib:.2f}' for a in peaks)} | **{max(peaks) / max(base):.2f}** |"
+    return row
 
 
 def _limit_threads(threads: int) -> None:

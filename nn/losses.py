@@ -11,12 +11,17 @@ import warnings
 import numpy as np
 
 from autodiff import Op, Tensor, apply
-from autodiff.core import data_of
+from autodiff.core import Code, data_of
 from autodiff.ops import Sigmoid, Softmax
 
 
 def _batch_size(a) -> int:
     return a.shape[0] if a.ndim >= 2 else 1
+
+
+def _batch_source(array, name: str) -> str:
+    """_batch_size as a code form writes it: len({name}) for a batch, 1 for one example."""
+    return f"len({{{name}}})" if array.ndim >= 2 else "1"
 
 
 class QuadraticCost(Op):
@@ -34,6 +39,14 @@ class QuadraticCost(Op):
         da *= grad_out / _batch_size(a)  # a scalar: one pass over the batch instead of two
         return (da,)
 
+    def code(self, a, cost) -> Code:
+        n = _batch_source(a, "a")
+        return Code(
+            f"{{out}}_diff = ({{a}} - {{target}}).ravel()\n"
+            f"{{out}} = 0.5 * ({{out}}_diff @ {{out}}_diff) / {n}",
+            (f"({{a}} - {{target}}) * ({{g}} / {n})", "quadratic cost: (a - y) / n"),
+        )
+
 
 class BinaryCrossEntropy(Op):
     """C = -(1/n) sum_x sum_j [y ln a + (1 - y) ln(1 - a)];  da = g (a - y) / (a (1 - a) n)"""
@@ -49,6 +62,16 @@ class BinaryCrossEntropy(Op):
 
     def backward(self, grad_out, a, cost):
         return (grad_out * (a - self.target) / (a * (1 - a) * _batch_size(a)),)
+
+    def code(self, a, cost) -> Code:
+        n = _batch_source(a, "a")
+        return Code(
+            f"-np.sum({{target}} * np.log({{a}}) + (1 - {{target}}) * np.log(1 - {{a}})) / {n}",
+            (
+                f"{{g}} * ({{a}} - {{target}}) / ({{a}} * (1 - {{a}}) * {n})",
+                "cross-entropy: (a - y) / (a (1 - a) n)",
+            ),
+        )
 
 
 def _x_log_y(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -79,21 +102,66 @@ class BinaryCrossEntropyWithLogits(Op):
         dz *= grad_out / _batch_size(z)
         return (dz,)
 
+    def code(self, z, cost) -> Code:
+        n = _batch_source(z, "z")
+        return Code(
+            "np.sum(np.maximum({z}, 0) + np.log1p(np.exp(-np.abs({z}))) - {target} * {z}) "
+            f"/ {n}",
+            (
+                f"(np.tanh({{z}} * 0.5) * 0.5 + 0.5 - {{target}}) * ({{g}} / {n})",
+                "cross-entropy from logits: (sigmoid(z) - y) / n",
+            ),
+        )
+
 
 class SoftmaxCrossEntropy(Op):
-    """C = -(1/n) sum_x sum_j y_j ln softmax(z)_j;  dz = g (softmax(z) - y) / n"""
+    """C = -(1/n) sum_x sum_j y_j ln softmax(z)_j;  dz = g (softmax(z) - y) / n
+
+    The target is rows shaped like z (one-hot or probabilities), or integer labels (batch,)
+    for z (batch, classes): then y is the one-hot row of each label, never built.
+    """
 
     def __init__(self, target: np.ndarray):
         self.target = target
+        self.labels = target.dtype.kind in "iu"
 
     def forward(self, z):
         shifted = z - z.max(axis=-1, keepdims=True)
         log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+        if self.labels:
+            picked = log_p[np.arange(len(z)), self.target]
+            return np.asarray(-picked.sum() / _batch_size(z), dtype=z.dtype)
         return np.asarray(-(self.target * log_p).sum() / _batch_size(z), dtype=z.dtype)
 
     def backward(self, grad_out, z, cost):
         e = np.exp(z - z.max(axis=-1, keepdims=True))
-        return (grad_out * (e / e.sum(axis=-1, keepdims=True) - self.target) / _batch_size(z),)
+        p = e / e.sum(axis=-1, keepdims=True)
+        target = self.target
+        if self.labels and isinstance(p, np.ndarray):
+            p[np.arange(len(z)), target] -= 1
+            return (grad_out * p / _batch_size(z),)
+        if self.labels:  # second order, on Tensors: no item assignment, so the one-hot rows
+            target = np.eye(z.shape[-1], dtype=z.dtype)[target]
+        return (grad_out * (p - target) / _batch_size(z),)
+
+    def code(self, z, cost) -> Code:
+        n = _batch_source(z, "z")
+        log_p = (
+            "{out}_shifted = {z} - {z}.max(axis=-1, keepdims=True)\n"
+            "{out}_log_p = {out}_shifted"
+            " - np.log(np.exp({out}_shifted).sum(axis=-1, keepdims=True))\n"
+        )
+        softmax = (
+            "{d}_e = np.exp({z} - {z}.max(axis=-1, keepdims=True))\n"
+            "{d} = {d}_e / {d}_e.sum(axis=-1, keepdims=True)\n"
+        )
+        if self.labels:
+            forward = log_p + f"{{out}} = -{{out}}_log_p[np.arange({n}), {{target}}].sum() / {n}"
+            grad = softmax + f"{{d}}[np.arange({n}), {{target}}] -= 1\n{{d}} = {{g}} * {{d}} / {n}"
+        else:
+            forward = log_p + f"{{out}} = -np.sum({{target}} * {{out}}_log_p) / {n}"
+            grad = softmax + f"{{d}} = {{g}} * ({{d}} - {{target}}) / {n}"
+        return Code(forward, (grad, "softmax cross-entropy: (softmax(z) - y) / n"))
 
 
 # ---------------------------------------------------------------- the public functions
@@ -166,6 +234,8 @@ def cross_entropy(logits: Tensor, target) -> Tensor:
                 f"cross_entropy: labels must lie in 0..{classes - 1} for {classes} logits, "
                 f"got values from {target.min()} to {target.max()}"
             )
+        if logits.ndim == 2:  # labels as they are: the op picks each row's entry
+            return apply(SoftmaxCrossEntropy(target), logits)
         target = np.eye(classes, dtype=logits.dtype)[target]
     return apply(SoftmaxCrossEntropy(_target_like(logits, target, "cross_entropy")), logits)
 

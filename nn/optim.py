@@ -53,6 +53,8 @@ class SGD:
         self.velocity = [np.zeros_like(p.data) if momentum else None for p in self.params]
 
     def step(self) -> None:
+        if self.scratch is None:  # released while a compiled step took the steps
+            self.scratch = [_scratch_for(p.data) for p in self.params]
         for p, scratch, decays, velocity in zip(
             self.params, self.scratch, self.decays, self.velocity
         ):
@@ -85,6 +87,17 @@ class SGD:
     def zero_grad(self) -> None:
         for p in self.params:
             p.grad = None
+
+    def folded_rate(self) -> float | None:
+        """lr when a step is exactly p <- p - lr * grad for every parameter (no momentum, no
+        weight decay, step not replaced): a compiled step (autodiff.capture) may then take it
+        with its own buffers, so the scratch arrays are released (step() makes them again)."""
+        if self.momentum or self.weight_decay or "step" in vars(self):
+            return None
+        if type(self).step is not SGD.step:
+            return None
+        self.scratch = None
+        return self.lr
 
 
 # A parameter of more than WHOLE_BYTES is updated a slice of rows at a time, each slice about

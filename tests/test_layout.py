@@ -110,11 +110,34 @@ def test_the_core_imports_numpy_the_standard_library_and_itself_only():
         assert outside <= set(sys.stdlib_module_names), (name, outside)
 
 
-def test_the_core_fits_in_1200_lines():
-    lines = sum(
-        len(MODULES[n].read_text().splitlines()) for n in MODULES if n.startswith("autodiff.core")
-    )
-    assert lines <= 1200, lines
+def code_form_lines(path: Path) -> int:
+    """Lines of the code forms in a core module (issue 23): all of code.py, and in ops.py each
+    op's `code` attribute or method with the blank line before it."""
+    if path.name == "code.py":
+        return len(path.read_text().splitlines())
+    count = 0
+    for node in ast.walk(ast.parse(path.read_text())):
+        for item in node.body if isinstance(node, ast.ClassDef) else ():
+            named_code = isinstance(item, ast.FunctionDef) and item.name == "code"
+            assigns_code = isinstance(item, ast.Assign) and any(
+                getattr(target, "id", None) == "code" for target in item.targets
+            )
+            if named_code or assigns_code:
+                count += item.end_lineno - item.lineno + 2
+    return count
+
+
+def test_the_core_fits_in_1200_lines_beside_its_code_forms():
+    # The reverse-mode core a learner reads is at most 1,200 lines (issue 22). Issue 23 puts
+    # each elementary op's code form (its numpy source, for gradient_source and capture)
+    # beside its rule: those lines are counted apart, at most 200, rather than moved away
+    # from the rules they restate.
+    paths = [MODULES[n] for n in MODULES if n.startswith("autodiff.core")]
+    total = sum(len(path.read_text().splitlines()) for path in paths)
+    forms = sum(code_form_lines(path) for path in paths)
+    assert forms > 100  # the walker finds the code forms, or the split below means nothing
+    assert total - forms <= 1200, (total, forms)
+    assert forms <= 200, forms
 
 
 def test_autodiff_rooms_import_only_rooms_below():

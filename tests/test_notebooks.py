@@ -83,6 +83,9 @@ def test_chapter2_verifies_bp1_to_bp4_and_draws_inline(chapter2):
         assert f"{equation} holds: True" in text
     svgs = outputs(notebook, "image/svg+xml")
     assert len(svgs) == 3 and all("<svg" in svg for svg in svgs)
+    # The backward pass as code (issue 23), printed by autodiff.gradient_source.
+    assert "def loss_and_grad(w1, b1, w2, b2, x, y):" in text
+    assert "grad_z1 = grad_a1 * (a1 * (1 - a1))  # sigmoid' = s(1 - s)" in text
 
 
 def test_chapter2_steps_through_backprop_in_chromium(chapter2, browser, tmp_path):  # noqa: F811

@@ -2,7 +2,7 @@
 
 OP_CASES holds one entry per Op subclass, keyed by class name. Each entry is checked at first
 order, at second order through the create_graph path, and in float32. A meta-test fails when
-an op (in autodiff/ or nn/) has no entry: add one next to the others.
+an op (in autodiff/ or nn/) has no entry, or no code form beside its rule: add them.
 """
 
 from __future__ import annotations
@@ -377,6 +377,17 @@ def test_every_op_has_a_table_entry():
     assert len(set(names)) == len(names), f"two ops share a name: {sorted(names)}"
     missing = sorted(f"{c.__module__}.{c.__name__}" for c in classes if c.__name__ not in OP_CASES)
     assert not missing, f"add an entry to OP_CASES in tests/test_ops.py for: {missing}"
+    # Every op also writes itself out as numpy (gradient_source, capture): tests/test_codegen.py
+    # runs each entry's code form against autodiff.grad.
+    without = sorted(f"{c.__module__}.{c.__name__}" for c in classes if _code_form(c) is None)
+    assert not without, f"give these ops a code form (autodiff.Code) beside their rule: {without}"
+
+
+def _code_form(cls: type):
+    """The op's code form: a Code, or a method giving one, defined by the op (not inherited
+    from Op itself)."""
+    form = getattr(cls, "code", None)
+    return form if isinstance(form, autodiff.Code) or callable(form) else None
 
 
 def test_census_finds_the_engine_ops():

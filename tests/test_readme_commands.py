@@ -180,7 +180,8 @@ COMMANDS = {
     ),
     # speed, setup, development
     "make bench": BENCHMARK,
-    "python benchmarks/speed.py --threads 1 --repeats 7 --clock cpu": BENCHMARK,
+    "python benchmarks/speed.py --cases mse30 --threads 1 --repeats 5 --clock cpu "
+    "--no-per-example --no-chain": BENCHMARK,
     "pip install .[plot]": NETWORK,
     "pip install -e '.[test]'": NETWORK,
     "make train": Instead('make train ARGS="--epochs 1"', ("A short run of 1 epoch",)),

@@ -14,6 +14,7 @@ apply and the walk call them through mode.py's switches.
 """
 
 from .arguments import ShapeError
+from .code import Code, CodeUnavailable
 from .engine import backpropagate, grad, sum_to_shape, topological_order
 from .methods import data_of
 from .mode import enable_grad, no_grad
@@ -21,6 +22,8 @@ from .op import Op
 from .tensor import Tensor, apply, lift
 
 __all__ = [
+    "Code",
+    "CodeUnavailable",
     "Op",
     "ShapeError",
     "Tensor",

@@ -24,6 +24,7 @@ class Op:
     needs_input_grad: tuple[bool, ...] = ()
     saved: list | tuple = ()  # the arrays forward computed with, then its output (by apply)
     created_at: Any = None  # a traceback summary, recorded only under detect_anomaly()
+    caches: tuple[str, ...] = ()  # attributes forward keeps for backward: not settings
 
     def forward(self, *arrays: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -37,8 +38,11 @@ class Op:
         return type(self).__name__
 
     def attributes(self) -> dict[str, Any]:
-        """The settings of this op, for labels and error messages."""
-        return {k: v for k, v in vars(self).items() if k not in _BOOKKEEPING}
+        """The settings of this op, for labels and error messages (and capture's comparison of
+        two recordings): its attributes less bookkeeping and caches."""
+        return {
+            k: v for k, v in vars(self).items() if k not in _BOOKKEEPING and k not in self.caches
+        }
 
     def __repr__(self) -> str:
         settings = " ".join(f"{k}={_short(v)}" for k, v in self.attributes().items())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .code import Code, expanded, number, reduction_arguments
 from .op import Op
 
 # exp(t) overflows above log(largest float): about 709 in float64, 88 in float32 (one less,
@@ -27,6 +28,8 @@ class Add(Op):
     def backward(self, grad_out, x, y, z):
         return grad_out, grad_out
 
+    code = Code("{x} + {y}", ("{g}", "add: g"), ("{g}", "add: g"))
+
 
 class Sub(Op):
     """z = x - y;  dx = g, dy = -g"""
@@ -37,6 +40,8 @@ class Sub(Op):
     def backward(self, grad_out, x, y, z):
         return grad_out, -grad_out
 
+    code = Code("{x} - {y}", ("{g}", "sub: g"), ("-{g}", "sub: -g"))
+
 
 class Mul(Op):
     """z = x * y;  dx = g * y, dy = g * x"""
@@ -46,6 +51,8 @@ class Mul(Op):
 
     def backward(self, grad_out, x, y, z):
         return grad_out * y, grad_out * x
+
+    code = Code("{x} * {y}", ("{g} * {y}", "mul: g * y"), ("{g} * {x}", "mul: g * x"))
 
 
 class Div(Op):
@@ -58,6 +65,8 @@ class Div(Op):
         dx = grad_out / y
         # Only when wanted: for a constant divisor (x / n) an inf in g would make -inf * 0.
         return dx, (-dx * z if self.needs_input_grad[1] else None)
+
+    code = Code("{x} / {y}", ("{g} / {y}", "div: g / y"), ("-{g} / {y} * {out}", "div: -g z / y"))
 
 
 class Pow(Op):
@@ -79,6 +88,15 @@ class Pow(Op):
             # taken of a safe base, so its own gradient (second order) is finite too.
             dy = grad_out * z * np.log(np.where(x_is_zero, 1, x))
         return dx, dy
+
+    code = Code(
+        "{x} ** {y}",
+        (
+            "{g} * {y} * {x} ** (np.where(({x} == 0) & ({y} == 0), 1, {y}) - 1)",
+            "power: g y x^(y - 1), 0 at x = y = 0",
+        ),
+        ("{g} * {out} * np.log(np.where({x} == 0, 1, {x}))", "power: g z ln x, 0 at x = 0"),
+    )
 
 
 class PowConst(Op):
@@ -104,6 +122,13 @@ class PowConst(Op):
                     return (np.where(at_zero, 0, grad_out * p * x ** (p - 1)),)
         return (grad_out * p * x ** (p - 1),)
 
+    def code(self, x, z) -> Code:
+        p = number(self.exponent)
+        if self.exponent == 0:
+            return Code("{x} ** 0", ("{g} * 0", "x^0 is flat"))
+        power = "{x}" if self.exponent == 2 else f"{{x}} ** {number(self.exponent - 1)}"
+        return Code(f"{{x}} ** {p}", (f"{{g}} * {p} * {power}", "power: g p x^(p - 1)"))
+
 
 class Neg(Op):
     """z = -x;  dx = -g"""
@@ -113,6 +138,8 @@ class Neg(Op):
 
     def backward(self, grad_out, x, z):
         return (-grad_out,)
+
+    code = Code("-{x}", ("-{g}", "neg: -g"))
 
 
 class Exp(Op):
@@ -124,6 +151,8 @@ class Exp(Op):
     def backward(self, grad_out, x, z):
         return (grad_out * z,)
 
+    code = Code("np.exp({x})", ("{g} * {out}", "exp' = exp"))
+
 
 class Log(Op):
     """z = log(x);  dx = g / x"""
@@ -134,6 +163,8 @@ class Log(Op):
     def backward(self, grad_out, x, z):
         return (grad_out / x,)
 
+    code = Code("np.log({x})", ("{g} / {x}", "log' = 1 / x"))
+
 
 class Tanh(Op):
     """z = tanh(x);  dx = g * (1 - z^2)"""
@@ -143,6 +174,8 @@ class Tanh(Op):
 
     def backward(self, grad_out, x, z):
         return (grad_out * (1 - z * z),)
+
+    code = Code("np.tanh({x})", ("{g} * (1 - {out} * {out})", "tanh' = 1 - tanh^2"))
 
 
 class Sigmoid(Op):
@@ -169,6 +202,8 @@ class Sigmoid(Op):
         dx *= grad_out
         return (dx,)
 
+    code = Code("1 / (1 + np.exp(-{x}))", ("{g} * ({out} * (1 - {out}))", "sigmoid' = s(1 - s)"))
+
 
 class Relu(Op):
     """z = max(x, 0);  dx = g where x > 0"""
@@ -178,6 +213,8 @@ class Relu(Op):
 
     def backward(self, grad_out, x, z):
         return (grad_out * (x > 0),)
+
+    code = Code("np.maximum({x}, 0)", ("{g} * ({x} > 0)", "relu' = 1 where x > 0, else 0"))
 
 
 def _keepdims_shape(shape: tuple, axis: tuple | None) -> tuple:
@@ -211,6 +248,13 @@ class Sum(_Reduction):
     def backward(self, grad_out, x, z):
         return (np.broadcast_to(self.expand(grad_out, x), x.shape),)
 
+    def code(self, x, z) -> Code:
+        g = expanded("{g}", self.axis, self.keepdims)
+        return Code(
+            f"{{x}}.sum({reduction_arguments(self.axis, self.keepdims)})",
+            (f"np.broadcast_to({g}, {{x}}.shape)", "sum: g copied to every entry summed"),
+        )
+
 
 class Mean(_Reduction):
     """z = mean(x, axis);  dx = g / n broadcast back over axis, n the number averaged"""
@@ -221,6 +265,14 @@ class Mean(_Reduction):
     def backward(self, grad_out, x, z):
         count = x.size // max(z.size, 1)
         return (np.broadcast_to(self.expand(grad_out, x) / count, x.shape),)
+
+    def code(self, x, z) -> Code:
+        g = expanded("{g}", self.axis, self.keepdims)
+        count = "{x}.size" if self.axis is None else "({x}.size // {out}.size)"
+        return Code(
+            f"{{x}}.mean({reduction_arguments(self.axis, self.keepdims)})",
+            (f"np.broadcast_to({g} / {count}, {{x}}.shape)", "mean: g / n to every entry"),
+        )
 
 
 class Max(_Reduction):
@@ -234,6 +286,22 @@ class Max(_Reduction):
         # float32 gradients float64.
         hits = np.asarray(np.equal(x, self.expand(z, x)), dtype=x.dtype)
         return (hits * self.expand(grad_out, x) / hits.sum(axis=self.axis, keepdims=True),)
+
+    def code(self, x, z) -> Code:
+        z, g = (
+            expanded("{out}", self.axis, self.keepdims),
+            expanded("{g}", self.axis, self.keepdims),
+        )
+        name = type(self).__name__.lower()
+        count = reduction_arguments(self.axis, keepdims=True)
+        return Code(
+            f"{{x}}.{name}({reduction_arguments(self.axis, self.keepdims)})",
+            (
+                f"{{d}}_hits = ({{x}} == {z}).astype({{x}}.dtype)\n"
+                f"{{d}} = {{d}}_hits * {g} / {{d}}_hits.sum({count})",
+                f"{name}: g shared among the entries equal to the {name}",
+            ),
+        )
 
 
 def _swap_last(a):
@@ -263,6 +331,27 @@ class MatMul(Op):
             dy = dy.reshape(dy.shape[:-1])
         return dx, dy
 
+    def code(self, x, y, z) -> Code:
+        if x.ndim == 1 and y.ndim == 1:
+            return Code("{x} @ {y}", ("{g} * {y}", "dot: g y"), ("{g} * {x}", "dot: g x"))
+        if x.ndim == 1:  # a row on the left
+            return Code(
+                "{x} @ {y}",
+                ("({g}[..., None, :] @ np.swapaxes({y}, -1, -2))[..., 0, :]", "matmul: g @ y^T"),
+                ("{x}[:, None] * {g}[..., None, :]", "matmul: x^T @ g"),
+            )
+        if y.ndim == 1:  # a column on the right
+            return Code(
+                "{x} @ {y}",
+                ("{g}[..., None] * {y}", "matmul: g @ y^T"),
+                ("(np.swapaxes({x}, -1, -2) @ {g}[..., None])[..., 0]", "matmul: x^T @ g"),
+            )
+        yt = "{y}.T" if y.ndim == 2 else "np.swapaxes({y}, -1, -2)"
+        xt = "{x}.T" if x.ndim == 2 else "np.swapaxes({x}, -1, -2)"
+        return Code(
+            "{x} @ {y}", (f"{{g}} @ {yt}", "matmul: g @ y^T"), (f"{xt} @ {{g}}", "matmul: x^T @ g")
+        )
+
 
 class Reshape(Op):
     """z = reshape(x, shape);  dx = reshape(g, x.shape)"""
@@ -276,6 +365,8 @@ class Reshape(Op):
     def backward(self, grad_out, x, z):
         return (grad_out.reshape(x.shape),)
 
+    code = Code("{x}.reshape({shape})", ("{g}.reshape({x}.shape)", "reshape: g to x's shape"))
+
 
 class Transpose(Op):
     """z = transpose(x, axes);  dx = transpose(g, inverse of axes)"""
@@ -288,6 +379,14 @@ class Transpose(Op):
 
     def backward(self, grad_out, x, z):
         return (grad_out.transpose(tuple(np.argsort(self.axes))),)
+
+    def code(self, x, z) -> Code:
+        if self.axes == (1, 0):
+            return Code("{x}.T", ("{g}.T", "transpose: g transposed back"))
+        back = tuple(int(a) for a in np.argsort(self.axes))
+        return Code(
+            f"{{x}}.transpose({self.axes!r})", (f"{{g}}.transpose({back!r})", "transpose: g back")
+        )
 
 
 def _is_basic(index) -> bool:
@@ -310,6 +409,13 @@ class Index(Op):
 
         return (apply(ScatterAdd(x.shape, self.index), grad_out),)
 
+    def code(self, x, z) -> Code:
+        if _is_basic(self.index):
+            scatter = "{d} = np.zeros_like({x})\n{d}[{index_subscript}] = {g}"
+        else:
+            scatter = "{d} = np.zeros_like({x})\nnp.add.at({d}, {index}, {g})"
+        return Code("{x}[{index_subscript}]", (scatter, "index: g added back where x was read"))
+
 
 class ScatterAdd(Op):
     """z = zeros(shape) with x added at index (repeats add up);  dx = g[index]"""
@@ -327,3 +433,10 @@ class ScatterAdd(Op):
 
     def backward(self, grad_out, x, z):
         return (grad_out[self.index],)
+
+    def code(self, x, z) -> Code:
+        if _is_basic(self.index):
+            forward = "{out} = np.zeros({shape}, dtype={x}.dtype)\n{out}[{index_subscript}] = {x}"
+        else:
+            forward = "{out} = np.zeros({shape}, dtype={x}.dtype)\nnp.add.at({out}, {index}, {x})"
+        return Code(forward, ("{g}[{index_subscript}]", "scatter_add: g read at the index"))

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from autodiff import Op, Tensor, apply
-from autodiff.core import lift
+from autodiff.core import Code, lift
 
 from .linear import INITIALIZERS
 from .module import Module, Parameter
@@ -83,9 +83,86 @@ def _channels_first(grad: np.ndarray) -> np.ndarray:
     return grad.transpose(1, 0, 2, 3).reshape(grad.shape[1], -1)
 
 
+def columns_code(x: str, target: str, shape, kernel, stride, padding) -> tuple[str, bool]:
+    """Source assigning target the im2col of x (as _columns): (C kh kw, N oh ow) when
+    fold_batch, else (N, C kh kw, oh ow); and whether it folded the batch."""
+    (ph, pw), (sh, sw) = padding, stride
+    n, c = shape[:2]
+    oh, ow = output_size(shape[2:], kernel, stride, padding)
+    if ph or pw:
+        x = f"np.pad({x}, ((0, 0), (0, 0), ({ph}, {ph}), ({pw}, {pw})))"
+    step = "" if (sh, sw) == (1, 1) else f"[:, :, ::{sh}, ::{sw}]"
+    windows = f"sliding_window_view({x}, {tuple(kernel)!r}, axis=(2, 3)){step}"
+    rows = c * kernel[0] * kernel[1]
+    if fold_batch(c, kernel, (oh, ow)):
+        return f"{target} = {windows}.transpose(1, 4, 5, 0, 2, 3).reshape({rows}, -1)", True
+    return f"{target} = {windows}.transpose(0, 1, 4, 5, 2, 3).reshape({n}, {rows}, -1)", False
+
+
+def product_code(columns: str, weight: str, bias: str | None, shape, folded: bool) -> str:
+    """Source of the correlation from the columns: (O, K) @ columns, plus the bias, as NCHW
+    (shape: N, O, oh, ow)."""
+    n, o, oh, ow = shape
+    y = f"{weight}.reshape({o}, -1) @ {columns}"
+    if bias is not None:
+        y += f" + {bias}.reshape(-1, 1)"
+    if folded:
+        return f"({y}).reshape({o}, {n}, {oh}, {ow}).transpose(1, 0, 2, 3)"
+    return f"({y}).reshape({shape!r})"
+
+
+def weight_grad_code(grad: str, columns: str, shape, folded: bool) -> str:
+    """Source of sum over n, i, j of grad[n, o, i, j] times x's windows: dw of shape shape."""
+    o = shape[0]
+    if folded:
+        return f"({grad}.transpose(1, 0, 2, 3).reshape({o}, -1) @ {columns}.T).reshape({shape!r})"
+    n = "-1"
+    return (
+        f"({grad}.reshape({n}, {o}, {columns}.shape[-1]) @ {columns}.transpose(0, 2, 1))"
+        f".sum(axis=0).reshape({shape!r})"
+    )
+
+
+def col2im_code(grad: str, weight: str, target: str, shape, kernel, stride, padding) -> str:
+    """Source assigning target the adjoint of the correlation with weight, applied to grad
+    (N, O, oh, ow): each window's share added back where it sits (as ConvTranspose)."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n, c, height, width = shape
+    oh, ow = output_size((height, width), kernel, stride, padding)
+    rows = f"u:u + {sh * (oh - 1) + 1}" + (f":{sh}" if sh != 1 else "")
+    cols = f"v:v + {sw * (ow - 1) + 1}" + (f":{sw}" if sw != 1 else "")
+    padded_size = (height + 2 * ph, width + 2 * pw)
+    if fold_batch(c, kernel, (oh, ow)):
+        lines = [
+            f"{target}_g = {grad}.transpose(1, 0, 2, 3).reshape({grad}.shape[1], -1)",
+            f"{target}_w = np.ascontiguousarray({weight}.transpose(2, 3, 1, 0))",
+            f"{target}_padded = np.zeros({(c, n) + padded_size!r}, dtype={grad}.dtype)",
+            f"for u in range({kh}):",
+            f"    for v in range({kw}):",
+            f"        {target}_share = {target}_w[u, v] @ {target}_g",
+            f"        {target}_padded[:, :, {rows}, {cols}] += "
+            f"{target}_share.reshape({c}, {n}, {oh}, {ow})",
+            f"{target} = {target}_padded[:, :, {ph}:{ph + height}, {pw}:{pw + width}]"
+            ".transpose(1, 0, 2, 3)",
+        ]
+    else:
+        lines = [
+            f"{target}_shares = ({weight}.reshape({weight}.shape[0], -1).T @ "
+            f"{grad}.reshape({n}, {grad}.shape[1], -1)).reshape({n}, {c}, {kh}, {kw}, {oh}, {ow})",
+            f"{target}_padded = np.zeros({(n, c) + padded_size!r}, dtype={target}_shares.dtype)",
+            f"for u in range({kh}):",
+            f"    for v in range({kw}):",
+            f"        {target}_padded[:, :, {rows}, {cols}] += {target}_shares[:, :, u, v]",
+            f"{target} = {target}_padded[:, :, {ph}:{ph + height}, {pw}:{pw + width}]",
+        ]
+    return "\n".join(lines)
+
+
 class Conv(Op):
     """y = x (*) w + b (correlation);  dx = ConvTranspose(g, w), dw = ConvWeightGrad(x, g),
     db = g summed over batch, height and width"""
+
+    caches = ("columns",)  # x's im2col, made by forward for the weight gradient
 
     def __init__(self, stride: tuple, padding: tuple):
         self.stride, self.padding = stride, padding
@@ -115,6 +192,30 @@ class Conv(Op):
         if len(bias_and_y) == 2 and need[2]:
             db = grad_out.sum(axis=(0, 2, 3))
         return (dx, dw) if len(bias_and_y) == 1 else (dx, dw, db)
+
+    def code(self, x, weight, *bias_and_y) -> Code:
+        kernel, stride, padding = weight.shape[2:], self.stride, self.padding
+        y = bias_and_y[-1]
+        columns, folded = columns_code("{x}", "{out}_columns", x.shape, kernel, stride, padding)
+        bias = "{bias}" if len(bias_and_y) == 2 else None
+        forward = (
+            columns
+            + "\n{out} = "
+            + product_code("{out}_columns", "{weight}", bias, y.shape, folded)
+        )
+        grads = [
+            (
+                col2im_code("{g}", "{weight}", "{d}", x.shape, kernel, stride, padding),
+                "conv: each g[n, o, i, j] w[o] added back to its window",
+            ),
+            (
+                weight_grad_code("{g}", "{out}_columns", weight.shape, folded),
+                "conv: dw = g times x's windows (columns), summed",
+            ),
+        ]
+        if bias is not None:
+            grads.append(("{g}.sum(axis=(0, 2, 3))", "conv: g summed over batch, height, width"))
+        return Code(forward, *grads)
 
 
 class ConvTranspose(Op):
@@ -164,10 +265,31 @@ class ConvTranspose(Op):
             d_weight = apply(ConvWeightGrad(self.stride, self.padding, kernel), grad_out, grad)
         return d_grad, d_weight
 
+    def code(self, grad, weight, dx) -> Code:
+        kernel, stride, padding = weight.shape[2:], self.stride, self.padding
+        columns, folded = columns_code("{g}", "{d}_columns", dx.shape, kernel, stride, padding)
+        return Code(
+            col2im_code("{grad}", "{weight}", "{out}", dx.shape, kernel, stride, padding),
+            (
+                columns
+                + "\n{d} = "
+                + product_code("{d}_columns", "{weight}", None, grad.shape, folded),
+                "conv transpose: its adjoint, the correlation with w",
+            ),
+            (
+                columns
+                + "\n{d} = "
+                + weight_grad_code("{grad}", "{d}_columns", weight.shape, folded),
+                "conv transpose: grad times the windows of g",
+            ),
+        )
+
 
 class ConvWeightGrad(Op):
     """dw[o, c, u, v] = sum_{n, i, j} g[n, o, i, j] x[n, c, s i + u, s j + v];
     d(x) = ConvTranspose(g, h), d(g) = Conv(x, h)"""
+
+    caches = ("columns",)
 
     def __init__(self, stride: tuple, padding: tuple, kernel_size: tuple, columns=None):
         self.stride, self.padding, self.kernel_size = stride, padding, tuple(kernel_size)
@@ -194,6 +316,21 @@ class ConvWeightGrad(Op):
             d_x = apply(ConvTranspose(self.stride, self.padding, x.shape[2:]), grad, grad_out)
         d_grad = apply(Conv(self.stride, self.padding), x, grad_out) if need[1] else None
         return d_x, d_grad
+
+    def code(self, x, grad, dw) -> Code:
+        kernel, stride, padding = self.kernel_size, self.stride, self.padding
+        columns, folded = columns_code("{x}", "{out}_columns", x.shape, kernel, stride, padding)
+        return Code(
+            columns + "\n{out} = " + weight_grad_code("{grad}", "{out}_columns", dw.shape, folded),
+            (
+                col2im_code("{grad}", "{g}", "{d}", x.shape, kernel, stride, padding),
+                "conv weight gradient: grad times g added back to each window",
+            ),
+            (
+                product_code("{out}_columns", "{g}", None, grad.shape, folded),
+                "conv weight gradient: x's windows correlated with g",
+            ),
+        )
 
 
 def conv2d(x, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0) -> Tensor:

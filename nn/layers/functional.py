@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from autodiff import Op, Tensor, apply
-from autodiff.core import lift
+from autodiff.core import Code, lift
 
 
 class Affine(Op):
@@ -31,6 +31,21 @@ class Affine(Op):
         dweight = g.T @ rows if need_weight else None
         dbias = g.sum(axis=0) if need_bias else None
         return dx, dweight, dbias
+
+    def code(self, x, weight, bias, z) -> Code:
+        if x.ndim == 1:
+            dweight, dbias = "np.outer({g}, {x})", "{g}"
+        elif x.ndim == 2:
+            dweight, dbias = "{g}.T @ {x}", "{g}.sum(axis=0)"
+        else:
+            rows, columns = f"{{g}}.reshape(-1, {z.shape[-1]})", f"{{x}}.reshape(-1, {x.shape[-1]})"
+            dweight, dbias = f"{rows}.T @ {columns}", f"{rows}.sum(axis=0)"
+        return Code(
+            "{x} @ {weight}.T + {bias}",
+            ("{g} @ {weight}", "affine: g @ W"),
+            (dweight, "affine: g^T x"),
+            (dbias, "affine: g summed over the batch"),
+        )
 
 
 class Project(Op):

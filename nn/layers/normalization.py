@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from autodiff import Op, Tensor, apply
+from autodiff.core import Code
+from autodiff.core.code import axis_source
 
 from .module import Module, Parameter, writable
 
@@ -45,6 +47,20 @@ class Normalize(Op):
     def inverse_std(self, centered):
         """1 / sqrt(var + eps) from x - mean(x), with operations Tensors share with arrays."""
         return ((centered * centered).mean(axis=self.axes, keepdims=True) + self.eps) ** -0.5
+
+    def code(self, x, z) -> Code:
+        axes = f"axis={axis_source(self.axes)}, keepdims=True"
+        variance = f"({{out}}_centered * {{out}}_centered).mean({axes})"
+        mean_gz = f"({{g}} * {{out}}).mean({axes})"
+        return Code(
+            f"{{out}}_centered = {{x}} - {{x}}.mean({axes})\n"
+            f"{{out}}_inverse_std = ({variance} + {self.eps!r}) ** -0.5\n"
+            "{out} = {out}_centered * {out}_inverse_std",
+            (
+                f"({{g}} - {{g}}.mean({axes}) - {{out}} * {mean_gz}) * {{out}}_inverse_std",
+                "normalize: (g - mean(g) - z mean(g z)) / std",
+            ),
+        )
 
 
 def normalize(x, axes: tuple[int, ...], eps: float = 1e-5) -> Tensor:
@@ -93,7 +109,9 @@ class BatchNorm1d(Module):
                 f"batch variance, got input of shape {x.shape}; call eval() to use the running "
                 "statistics"
             )
-        self._update_running(x.data, axes, count)
+        # Read through numpy(), a read of values into Python that autodiff.capture watches: a
+        # captured step then runs eagerly, since a replay would skip this update.
+        self._update_running(x.numpy(), axes, count)
         return normalize(x, axes, self.eps) * self.weight + self.bias
 
     def _update_running(self, x: np.ndarray, axes: tuple, count: int) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from autodiff import Op, Tensor, apply
+from autodiff.core import Code
 
 from .conv import pair
 from .module import Module
@@ -19,6 +20,8 @@ from .module import Module
 
 class MaxPool(Op):
     """y[n, c, i, j] = max of x over window (i, j);  dx = MaxUnpool(g): g at each window's argmax"""
+
+    caches = ("argmax",)  # where each maximum sits, made by forward for backward
 
     def __init__(self, kernel_size: tuple, stride: tuple):
         self.kernel_size, self.stride = kernel_size, stride
@@ -58,6 +61,44 @@ class MaxPool(Op):
         overlapping = any(s < k for s, k in zip(self.stride, self.kernel_size))
         return (apply(MaxUnpool(self.argmax, x.shape, overlapping), grad_out),)
 
+    def code(self, x, y) -> Code:
+        """The forward's own scan (one np.maximum per kernel position, the first of ties kept,
+        where each maximum sits remembered), and the gradient put back there."""
+        (n, c, height, width), (kh, kw), (sh, sw) = x.shape, self.kernel_size, self.stride
+        oh, ow = y.shape[2:]
+        rows = f"u:u + {sh * (oh - 1) + 1}" + (f":{sh}" if sh != 1 else "")
+        cols = f"v:v + {sw * (ow - 1) + 1}" + (f":{sw}" if sw != 1 else "")
+        first = f"[:, :, 0:{sh * (oh - 1) + 1}:{sh}, 0:{sw * (ow - 1) + 1}:{sw}]"
+        corner = (
+            f"np.arange({n * c}).reshape({n}, {c}, 1, 1) * {height * width} "
+            f"+ (np.arange({oh}) * {sh * width}).reshape({oh}, 1) + np.arange({ow}) * {sw}"
+        )
+        forward = (
+            f"{{out}} = {{x}}{first}.copy()\n"
+            f"{{out}}_at = np.zeros({(n, c, oh, ow)!r}, dtype=np.intp)  # where each max sits\n"
+            f"for u, v in {[(u, v) for u in range(kh) for v in range(kw)][1:]!r}:\n"
+            f"    {{out}}_better = {{x}}[:, :, {rows}, {cols}] > {{out}}  # first of ties kept\n"
+            f"    np.maximum({{out}}, {{x}}[:, :, {rows}, {cols}], out={{out}})\n"
+            f"    np.copyto({{out}}_at, u * {width} + v, where={{out}}_better)\n"
+            f"{{out}}_at += {corner}"
+        )
+        if any(s < k for s, k in zip(self.stride, self.kernel_size)):  # overlapping windows
+            scatter = (
+                f"{{d}} = np.bincount({{out}}_at.ravel(), weights={{g}}.ravel(), "
+                f"minlength={n * c * height * width}).astype({{g}}.dtype).reshape({x.shape!r})"
+            )
+        else:
+            scatter = (
+                f"{{d}} = np.zeros({n * c * height * width}, dtype={{g}}.dtype)\n"
+                f"{{d}}[{{out}}_at.ravel()] = {{g}}.ravel()\n"
+                f"{{d}} = {{d}}.reshape({x.shape!r})"
+            )
+        return Code(
+            forward,
+            (scatter, "max pool: g to each window's maximum"),
+            requires=("not np.isnan({x}).any()", "max pool's code form assumes no NaN"),
+        )
+
 
 class MaxUnpool(Op):
     """dx = zeros with g[m] added at x.ravel()[argmax[m]];  d(g) = h.ravel()[argmax]"""
@@ -77,6 +118,21 @@ class MaxUnpool(Op):
 
     def backward(self, grad_out, grad, dx):
         return (grad_out.reshape(-1)[self.argmax],)
+
+    def code(self, grad, dx) -> Code:
+        size, shape = int(np.prod(self.input_shape)), self.input_shape
+        if self.overlapping:
+            forward = (
+                "{out} = np.bincount({argmax}.ravel(), weights={grad}.ravel(), "
+                f"minlength={size}).astype({{grad}}.dtype).reshape({shape!r})"
+            )
+        else:
+            forward = (
+                f"{{out}} = np.zeros({size}, dtype={{grad}}.dtype)\n"
+                "{out}[{argmax}.ravel()] = {grad}.ravel()\n"
+                f"{{out}} = {{out}}.reshape({shape!r})"
+            )
+        return Code(forward, ("{g}.reshape(-1)[{argmax}]", "max unpool: g read at the maxima"))
 
 
 def max_pool2d(x: Tensor, kernel_size, stride=None) -> Tensor:

@@ -2,7 +2,7 @@
 `evaluate`, the History and its plot, and save/load in network2.py's JSON format.
 """
 
-from .fit import History, evaluate, fit
+from .fit import History, evaluate, fit, training_step
 from .plots import new_figure, plot_history
 from .serialization import load, nielsen_cost, save, to_document, write_atomically
 
@@ -16,5 +16,6 @@ __all__ = [
     "plot_history",
     "save",
     "to_document",
+    "training_step",
     "write_atomically",
 ]

@@ -171,15 +171,13 @@ def fit(
         _check_writable(checkpoint)
     rng = np.random.default_rng(seed)
     history = History()
-    step = capture(lambda xb, yb: loss(model(xb), yb))
+    step = training_step(model, loss, optimizer)
     with _StopOnInterrupt() as interrupt:
         for epoch in range(1, epochs + 1):
             started = time.perf_counter()
             bar = tqdm(total=len(x), desc=f"epoch {epoch}/{epochs}", unit="ex", disable=not bars)
             for xb, yb in iterate_minibatches(x, y, batch_size, shuffle=True, seed=rng):
-                optimizer.zero_grad()
-                step(xb, yb)  # loss(model(xb), yb).backward(), replayed once captured
-                optimizer.step()
+                step(xb, yb)
                 bar.update(len(xb))
                 if interrupt.requested:
                     break
@@ -196,6 +194,21 @@ def fit(
                     tqdm.write(f"Interrupted in epoch {epoch}: weights and history kept.")
                 break
     return history
+
+
+def training_step(model: Module, loss: Callable, optimizer) -> Callable:
+    """fit's step on a mini-batch: zero_grad, loss(model(xb), yb).backward(), optimizer.step(),
+    captured (autodiff.capture) and run as one compiled program from the third batch of a
+    shape on, which takes plain SGD's update itself. `step.captured` is the Captured (its
+    .source shows the program)."""
+    captured = capture(lambda xb, yb: loss(model(xb), yb), optimizer=optimizer)
+
+    def step(xb, yb) -> None:
+        optimizer.zero_grad()
+        captured(xb, yb)
+
+    step.captured = captured
+    return step
 
 
 def _monitor(history: History, model, loss, train, evaluation) -> None:

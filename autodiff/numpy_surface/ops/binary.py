@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...core.code import Code
 from ...core.op import Op
 
 
@@ -22,6 +23,18 @@ class Maximum(Op):
         dx = grad_out * share
         return dx, grad_out - dx
 
+    code = Code(
+        "np.maximum({x}, {y})",
+        (
+            "np.where({x} > {y}, {g}, np.where({x} == {y}, {g} / 2, 0))",
+            "max: g where x wins, g / 2 at ties",
+        ),
+        (
+            "np.where({y} > {x}, {g}, np.where({x} == {y}, {g} / 2, 0))",
+            "max: g where y wins, g / 2 at ties",
+        ),
+    )
+
 
 class Minimum(Op):
     """z = min(x, y);  dx = g where x < y, dy = g where y < x, g / 2 each at ties"""
@@ -33,6 +46,18 @@ class Minimum(Op):
         share = _winner_share(np.less(x, y), np.equal(x, y), z)
         dx = grad_out * share
         return dx, grad_out - dx
+
+    code = Code(
+        "np.minimum({x}, {y})",
+        (
+            "np.where({x} < {y}, {g}, np.where({x} == {y}, {g} / 2, 0))",
+            "min: g where x wins, g / 2 at ties",
+        ),
+        (
+            "np.where({y} < {x}, {g}, np.where({x} == {y}, {g} / 2, 0))",
+            "min: g where y wins, g / 2 at ties",
+        ),
+    )
 
 
 def _winner_share(x_wins, tie, z) -> np.ndarray:
@@ -53,6 +78,12 @@ class Where(Op):
     def backward(self, grad_out, x, y, z):
         return np.where(self.condition, grad_out, 0), np.where(self.condition, 0, grad_out)
 
+    code = Code(
+        "np.where({condition}, {x}, {y})",
+        ("np.where({condition}, {g}, 0)", "where: g where the condition holds"),
+        ("np.where({condition}, 0, {g})", "where: g where it does not"),
+    )
+
 
 class LogAddExp(Op):
     """z = log(exp(x) + exp(y));  dx = g * exp(x - z), dy = g * exp(y - z)"""
@@ -62,6 +93,12 @@ class LogAddExp(Op):
 
     def backward(self, grad_out, x, y, z):
         return grad_out * np.exp(x - z), grad_out * np.exp(y - z)
+
+    code = Code(
+        "np.logaddexp({x}, {y})",
+        ("{g} * np.exp({x} - {out})", "logaddexp: g e^(x - z)"),
+        ("{g} * np.exp({y} - {out})", "logaddexp: g e^(y - z)"),
+    )
 
 
 class FloorDivide(Op):
@@ -73,6 +110,8 @@ class FloorDivide(Op):
     def backward(self, grad_out, x, y, z):
         return grad_out * 0, grad_out * 0
 
+    code = Code("{x} // {y}", ("{g} * 0", "floor_divide: flat"), ("{g} * 0", "floor_divide: flat"))
+
 
 class Mod(Op):
     """z = x mod y = x - y * floor(x / y) (sign of y, as numpy);  dx = g, dy = -g * floor(x / y)"""
@@ -82,3 +121,5 @@ class Mod(Op):
 
     def backward(self, grad_out, x, y, z):
         return grad_out, -grad_out * np.floor_divide(x, y)
+
+    code = Code("{x} % {y}", ("{g}", "mod: g"), ("-{g} * ({x} // {y})", "mod: -g floor(x / y)"))

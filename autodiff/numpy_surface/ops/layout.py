@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...core.code import Code
 from ...core.op import Op
 from ...core.tensor import apply  # the inverse reordering is itself an op, for second order
 
@@ -21,6 +22,8 @@ class BroadcastTo(Op):
 
     def backward(self, grad_out, x, z):
         return (grad_out,)
+
+    code = Code("np.broadcast_to({x}, {shape})", ("{g}", "broadcast_to: g"))
 
 
 class Concatenate(Op):
@@ -38,6 +41,18 @@ class Concatenate(Op):
         bounds = np.cumsum([0] + [x.shape[self.axis] for x in xs])
         return tuple(grad_out[lead + (slice(a, b),)] for a, b in zip(bounds[:-1], bounds[1:]))
 
+    def code(self, *xs_and_z) -> Code:
+        xs, lead = xs_and_z[:-1], ":, " * self.axis
+        bounds = np.cumsum([0] + [x.shape[self.axis] for x in xs])
+        names = ", ".join(f"{{x{i}}}" for i in range(len(xs)))
+        return Code(
+            f"np.concatenate([{names}], axis={self.axis})",
+            *[
+                (f"{{g}}[{lead}{a}:{b}]", "concatenate: the slice of g that x filled")
+                for a, b in zip(bounds[:-1], bounds[1:])
+            ],
+        )
+
 
 class Stack(Op):
     """z = stack(xs, axis);  dx_i = g[..., i, ...] along axis"""
@@ -51,6 +66,14 @@ class Stack(Op):
     def backward(self, grad_out, *xs_and_z):
         lead = (slice(None),) * self.axis
         return tuple(grad_out[lead + (i,)] for i in range(len(xs_and_z) - 1))
+
+    def code(self, *xs_and_z) -> Code:
+        count, lead = len(xs_and_z) - 1, ":, " * self.axis
+        names = ", ".join(f"{{x{i}}}" for i in range(count))
+        return Code(
+            f"np.stack([{names}], axis={self.axis})",
+            *[(f"{{g}}[{lead}{i}]", "stack: x's slice of g") for i in range(count)],
+        )
 
 
 class Permute(Op):
@@ -66,3 +89,11 @@ class Permute(Op):
     def backward(self, grad_out, x, z):
         inverse = np.argsort(self.order, axis=self.axis)
         return (apply(Permute(inverse, self.axis), grad_out),)
+
+    code = Code(
+        "np.take_along_axis({x}, {order}, axis={axis})",
+        (
+            "np.take_along_axis({g}, np.argsort({order}, axis={axis}), axis={axis})",
+            "permute: g put back by the inverse order",
+        ),
+    )

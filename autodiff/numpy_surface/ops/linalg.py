@@ -10,6 +10,7 @@ import string
 
 import numpy as np
 
+from ...core.code import Code, CodeUnavailable
 from ...core.op import Op
 
 
@@ -59,6 +60,23 @@ class Einsum(Op):
         spec = ",".join(subscripts) + "->" + "".join(letters)
         return np.einsum(spec, *operands, optimize=self.optimize)
 
+    def code(self, *xs_and_z) -> Code:
+        xs = xs_and_z[:-1]
+        names = [f"{{x{i}}}" for i in range(len(xs))]
+        spec = ",".join(self.subscripts) + "->" + self.output
+        grads = []
+        for i, target in enumerate(self.subscripts):
+            others = [s for j, s in enumerate(self.subscripts) if j != i]
+            present = set(self.output).union(*others)
+            if len(set(target)) != len(target) or not set(target) <= present:
+                raise CodeUnavailable(
+                    f"einsum {spec!r}: a repeated or unshared index in operand {i}"
+                )
+            grad_spec = ",".join([self.output] + others) + "->" + target
+            operands = ", ".join(["{g}"] + [n for j, n in enumerate(names) if j != i])
+            grads.append((f"np.einsum({grad_spec!r}, {operands})", "einsum: g with the others"))
+        return Code(f"np.einsum({spec!r}, {', '.join(names)})", *grads)
+
 
 class SpectralNorm(Op):
     """z = largest singular value of x (over its last two axes);  dx = g * u v^T, with u, v
@@ -74,3 +92,12 @@ class SpectralNorm(Op):
         u, _, vt = np.linalg.svd(x)
         top = u[..., :, :1] * vt[..., :1, :]
         return (np.expand_dims(grad_out, (-2, -1)) * top,)
+
+    code = Code(
+        "np.linalg.norm({x}, 2, axis=(-2, -1))",
+        (
+            "{d}_u, _, {d}_vt = np.linalg.svd({x})\n"
+            "{d} = np.expand_dims({g}, (-2, -1)) * ({d}_u[..., :, :1] * {d}_vt[..., :1, :])",
+            "norm 2: g u v^T, the top singular vectors",
+        ),
+    )

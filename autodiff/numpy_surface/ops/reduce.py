@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...core.code import Code, expanded, reduction_arguments
 from ...core.op import Op
 from ...core.ops import Max, _reduced_shape, _Reduction
 
@@ -41,6 +42,17 @@ class Prod(_Reduction):
         back = tuple(int(i) for i in np.argsort(rest + axes))
         return (grad_out * others.reshape(moved.shape).transpose(back),)
 
+    def code(self, x, z) -> Code:
+        z, g = (
+            expanded("{out}", self.axis, self.keepdims),
+            expanded("{g}", self.axis, self.keepdims),
+        )
+        return Code(
+            f"{{x}}.prod({reduction_arguments(self.axis, self.keepdims)})",
+            (f"{g} * {z} / {{x}}", "prod: g times the product of the others, z / x"),
+            requires=("np.all({x} != 0)", "prod's rule z / x needs x without zeros"),
+        )
+
 
 class LogSumExp(_Reduction):
     """z = log(sum(exp(x), axis));  dx = g * exp(x - z)"""
@@ -53,6 +65,20 @@ class LogSumExp(_Reduction):
 
     def backward(self, grad_out, x, z):
         return (self.expand(grad_out, x) * np.exp(x - self.expand(z, x)),)
+
+    def code(self, x, z) -> Code:
+        keep = reduction_arguments(self.axis, keepdims=True)
+        total = f"np.log(np.exp({{x}} - {{out}}_shift).sum({keep})) + {{out}}_shift"
+        if not self.keepdims:
+            total = f"({total}).reshape({z.shape!r})"
+        z, g = (
+            expanded("{out}", self.axis, self.keepdims),
+            expanded("{g}", self.axis, self.keepdims),
+        )
+        return Code(
+            f"{{out}}_shift = {{x}}.max({keep})\n{{out}} = {total}",
+            (f"{g} * np.exp({{x}} - {z})", "logsumexp: g softmax(x)"),
+        )
 
 
 def _finite_max(x: np.ndarray, axis) -> np.ndarray:
@@ -74,6 +100,15 @@ class Softmax(Op):
     def backward(self, grad_out, x, z):
         return (z * (grad_out - (grad_out * z).sum(axis=self.axis, keepdims=True)),)
 
+    code = Code(
+        "{out}_e = np.exp({x} - {x}.max(axis={axis}, keepdims=True))\n"
+        "{out} = {out}_e / {out}_e.sum(axis={axis}, keepdims=True)",
+        (
+            "{out} * ({g} - ({g} * {out}).sum(axis={axis}, keepdims=True))",
+            "softmax: z (g - sum(g z))",
+        ),
+    )
+
 
 class LogSoftmax(Op):
     """z = x - logsumexp(x, axis);  dx = g - exp(z) * sum(g, axis)"""
@@ -87,6 +122,15 @@ class LogSoftmax(Op):
 
     def backward(self, grad_out, x, z):
         return (grad_out - np.exp(z) * grad_out.sum(axis=self.axis, keepdims=True),)
+
+    code = Code(
+        "{out}_shifted = {x} - {x}.max(axis={axis}, keepdims=True)\n"
+        "{out} = {out}_shifted - np.log(np.exp({out}_shifted).sum(axis={axis}, keepdims=True))",
+        (
+            "{g} - np.exp({out}) * {g}.sum(axis={axis}, keepdims=True)",
+            "log_softmax: g - softmax sum(g)",
+        ),
+    )
 
 
 def _reverse_cumsum(a, axis: int):
@@ -105,6 +149,14 @@ class CumSum(Op):
 
     def backward(self, grad_out, x, z):
         return (_reverse_cumsum(grad_out, self.axis),)
+
+    code = Code(
+        "np.cumsum({x}, axis={axis})",
+        (
+            "np.flip(np.cumsum(np.flip({g}, {axis}), {axis}), {axis})",
+            "cumsum: g summed from the end",
+        ),
+    )
 
 
 class CumProd(Op):
@@ -127,3 +179,12 @@ class CumProd(Op):
         later = np.triu(np.ones((n, n), dtype=x.dtype))  # k >= i
         dx = (later * np.expand_dims(grad_out, -2) * np.cumprod(without_i, axis=-1)).sum(-1)
         return (np.moveaxis(dx, -1, self.axis),)
+
+    code = Code(
+        "np.cumprod({x}, axis={axis})",
+        (
+            "np.flip(np.cumsum(np.flip({g} * {out}, {axis}), {axis}), {axis}) / {x}",
+            "cumprod: sum of later g z, over x",
+        ),
+        requires=("np.all({x} != 0)", "cumprod's rule divides by x"),
+    )

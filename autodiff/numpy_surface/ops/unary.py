@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...core.code import Code, number
 from ...core.op import Op
 
 
@@ -21,6 +22,8 @@ class Expm1(Op):
     def backward(self, grad_out, x, z):
         return (grad_out * (z + 1),)
 
+    code = Code("np.expm1({x})", ("{g} * ({out} + 1)", "expm1' = exp"))
+
 
 class Log1p(Op):
     """z = log(1 + x) (accurate near 0);  dx = g / (1 + x)"""
@@ -30,6 +33,8 @@ class Log1p(Op):
 
     def backward(self, grad_out, x, z):
         return (grad_out / (1 + x),)
+
+    code = Code("np.log1p({x})", ("{g} / (1 + {x})", "log1p' = 1 / (1 + x)"))
 
 
 class Sqrt(Op):
@@ -44,6 +49,8 @@ class Sqrt(Op):
         with np.errstate(divide="ignore"):
             return (grad_out / (2 * z),)
 
+    code = Code("np.sqrt({x})", ("{g} / (2 * {out})", "sqrt' = 1 / (2 sqrt(x))"))
+
 
 class Abs(Op):
     """z = |x|;  dx = g * sign(x)  (0 at x = 0)"""
@@ -53,6 +60,8 @@ class Abs(Op):
 
     def backward(self, grad_out, x, z):
         return (grad_out * np.sign(x),)
+
+    code = Code("np.abs({x})", ("{g} * np.sign({x})", "abs' = sign(x)"))
 
 
 class Sin(Op):
@@ -64,6 +73,8 @@ class Sin(Op):
     def backward(self, grad_out, x, z):
         return (grad_out * np.cos(x),)
 
+    code = Code("np.sin({x})", ("{g} * np.cos({x})", "sin' = cos"))
+
 
 class Cos(Op):
     """z = cos(x);  dx = -g * sin(x)"""
@@ -73,6 +84,8 @@ class Cos(Op):
 
     def backward(self, grad_out, x, z):
         return (-grad_out * np.sin(x),)
+
+    code = Code("np.cos({x})", ("-{g} * np.sin({x})", "cos' = -sin"))
 
 
 class Tan(Op):
@@ -84,6 +97,8 @@ class Tan(Op):
     def backward(self, grad_out, x, z):
         return (grad_out * (1 + z * z),)
 
+    code = Code("np.tan({x})", ("{g} * (1 + {out} * {out})", "tan' = 1 + tan^2"))
+
 
 class Arctan(Op):
     """z = arctan(x);  dx = g / (1 + x^2)"""
@@ -93,6 +108,8 @@ class Arctan(Op):
 
     def backward(self, grad_out, x, z):
         return (grad_out / (1 + x * x),)
+
+    code = Code("np.arctan({x})", ("{g} / (1 + {x} * {x})", "arctan' = 1 / (1 + x^2)"))
 
 
 class Sinh(Op):
@@ -104,6 +121,8 @@ class Sinh(Op):
     def backward(self, grad_out, x, z):
         return (grad_out * np.cosh(x),)
 
+    code = Code("np.sinh({x})", ("{g} * np.cosh({x})", "sinh' = cosh"))
+
 
 class Cosh(Op):
     """z = cosh(x);  dx = g * sinh(x)"""
@@ -113,6 +132,8 @@ class Cosh(Op):
 
     def backward(self, grad_out, x, z):
         return (grad_out * np.sinh(x),)
+
+    code = Code("np.cosh({x})", ("{g} * np.sinh({x})", "cosh' = sinh"))
 
 
 class Clip(Op):
@@ -129,6 +150,18 @@ class Clip(Op):
         high = np.inf if self.high is None else self.high
         return (grad_out * np.logical_and(x >= low, x <= high),)
 
+    def code(self, x, z) -> Code:
+        low, high = self.low, self.high
+        inside = " & ".join(
+            [f"({{x}} >= {number(low)})"] * (low is not None)
+            + [f"({{x}} <= {number(high)})"] * (high is not None)
+        )
+        grad = f"{{g}} * ({inside})" if inside else "{g}"
+        bounds = (
+            f"{'None' if low is None else number(low)}, {'None' if high is None else number(high)}"
+        )
+        return Code(f"np.clip({{x}}, {bounds})", (grad, "clip: g where low <= x <= high"))
+
 
 class _Flat(Op):
     """Step functions: piecewise constant, so the gradient is 0 (where it exists)."""
@@ -143,6 +176,8 @@ class Sign(_Flat):
     def forward(self, x):
         return np.sign(x)
 
+    code = Code("np.sign({x})", ("{g} * 0", "sign: flat"))
+
 
 class Floor(_Flat):
     """z = floor(x);  dx = 0"""
@@ -150,12 +185,16 @@ class Floor(_Flat):
     def forward(self, x):
         return np.floor(x)
 
+    code = Code("np.floor({x})", ("{g} * 0", "floor: flat"))
+
 
 class Ceil(_Flat):
     """z = ceil(x);  dx = 0"""
 
     def forward(self, x):
         return np.ceil(x)
+
+    code = Code("np.ceil({x})", ("{g} * 0", "ceil: flat"))
 
 
 class Round(_Flat):
@@ -166,6 +205,8 @@ class Round(_Flat):
 
     def forward(self, x):
         return np.round(x, self.decimals)
+
+    code = Code("np.round({x}, {decimals})", ("{g} * 0", "round: flat"))
 
 
 class AsType(Op):
@@ -179,3 +220,9 @@ class AsType(Op):
 
     def backward(self, grad_out, x, z):
         return (grad_out.astype(x.dtype),)
+
+    def code(self, x, z) -> Code:
+        return Code(
+            f"{{x}}.astype(np.{np.dtype(self.dtype).name})",
+            ("{g}.astype({x}.dtype)", "astype: g cast back"),
+        )
