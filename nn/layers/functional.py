@@ -41,7 +41,7 @@ class Affine(Op):
             rows, columns = f"{{g}}.reshape(-1, {z.shape[-1]})", f"{{x}}.reshape(-1, {x.shape[-1]})"
             dweight, dbias = f"{rows}.T @ {columns}", f"{rows}.sum(axis=0)"
         return Code(
-            "{x} @ {weight}.T + {bias}",
+            _rows_times_transposed_source(x, z) + " + {bias}",
             ("{g} @ {weight}", "affine: g @ W"),
             (dweight, "affine: g^T x"),
             (dbias, "affine: g summed over the batch"),
@@ -62,6 +62,20 @@ class Project(Op):
         dweight = g.T @ rows if need_weight else None
         return dx, dweight
 
+    def code(self, x, weight, z) -> Code:
+        if x.ndim == 1:
+            dweight = "np.outer({g}, {x})"
+        elif x.ndim == 2:
+            dweight = "{g}.T @ {x}"
+        else:
+            rows, columns = f"{{g}}.reshape(-1, {z.shape[-1]})", f"{{x}}.reshape(-1, {x.shape[-1]})"
+            dweight = f"{rows}.T @ {columns}"
+        return Code(
+            _rows_times_transposed_source(x, z),
+            ("{g} @ {weight}", "project: g @ W"),
+            (dweight, "project: g^T x"),
+        )
+
 
 def _rows_times_transposed(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """x @ weight.T with x's batch axes folded into one: a single matrix product, where numpy
@@ -69,6 +83,13 @@ def _rows_times_transposed(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
     if x.ndim <= 2:
         return x @ weight.T
     return (x.reshape((-1, x.shape[-1])) @ weight.T).reshape(x.shape[:-1] + (weight.shape[0],))
+
+
+def _rows_times_transposed_source(x: np.ndarray, z: np.ndarray) -> str:
+    """_rows_times_transposed as source, with the same folding (the same bits)."""
+    if x.ndim <= 2:
+        return "{x} @ {weight}.T"
+    return f"({{x}}.reshape(-1, {x.shape[-1]}) @ {{weight}}.T).reshape({z.shape!r})"
 
 
 def affine(x, weight: Tensor, bias: Tensor | None) -> Tensor:

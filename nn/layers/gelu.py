@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from autodiff import Op, Tensor, apply
+from autodiff.core import Code
 
 SERIES_LIMIT = 1.0  # |x| up to here: the series; beyond: the continued fraction
 SERIES_TERMS = 22  # 2^n / (2n+1)!! at x = 1 falls below 1e-18 by then
@@ -79,8 +80,40 @@ def _normal_density(x):
     return np.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
 
 
+def _cdf_source(target: str) -> str:
+    """numpy statements assigning Phi({x}) to target, the same two expansions as erfc above,
+    for the code generator (autodiff.capture), whose programs see numpy only."""
+    t = "{out}_t"
+    return "\n".join(
+        [
+            f"{t} = {{x}} * {-1 / math.sqrt(2)!r}",  # Phi(x) = erfc(t) / 2
+            f"{{out}}_s = np.clip({t}, -1.0, 1.0)",
+            "{out}_h = np.round({out}_s * 4096) / 4096",
+            "{out}_sum = np.ones_like({out}_s)",
+            f"for {{out}}_n in range({SERIES_TERMS}, 0, -1):",
+            "    {out}_sum = 1 + {out}_sum * (2 * {out}_s * {out}_s / (2 * {out}_n + 1))",
+            f"{{out}}_erf = {TWO_OVER_SQRT_PI!r} * (np.exp(-{{out}}_h * {{out}}_h) * np.exp("
+            "-({out}_s - {out}_h) * ({out}_s + {out}_h))) * {out}_s * {out}_sum",
+            f"{{out}}_a = np.clip(np.abs({t}), 1.0, 40.0)",
+            "{out}_ha = np.round({out}_a * 4096) / 4096",
+            "{out}_den = {out}_a.copy()",
+            f"for {{out}}_k in range({FRACTION_TERMS}, 0, -1):",
+            "    {out}_den = {out}_a + ({out}_k / 2) / {out}_den",
+            "{out}_frac = np.exp(-{out}_ha * {out}_ha) * np.exp(-({out}_a - {out}_ha) * ("
+            f"{{out}}_a + {{out}}_ha)) / ({math.sqrt(math.pi)!r} * {{out}}_den)",
+            f"{target} = 0.5 * np.where(np.abs({t}) <= 1.0, 1 - {{out}}_erf, np.where({t} > 0, "
+            "{out}_frac, 2 - {out}_frac))",
+        ]
+    )
+
+
+DENSITY_SOURCE = f"(np.exp(-0.5 * {{x}} * {{x}}) * {1 / math.sqrt(2 * math.pi)!r})"
+
+
 class NormalCdf(Op):
     """z = Phi(x) = erfc(-x / sqrt(2)) / 2;  dx = g * exp(-x^2/2) / sqrt(2 pi)"""
+
+    code = Code(_cdf_source("{out}"), (f"{{g}} * {DENSITY_SOURCE}", "normal cdf: g phi(x)"))
 
     def forward(self, x):
         return _cdf(x)
@@ -122,6 +155,25 @@ class Gelu(Op):
         if self.approximate == "tanh":
             return 0.5 * x * (1 + np.tanh(TANH_SCALE * (x + TANH_CUBIC * x * x * x)))
         return x * _cdf(x)
+
+    def code(self, x, z) -> Code:
+        if self.approximate == "tanh":
+            # Written as the rule computes, operation for operation: a captured step must give
+            # the eager step's numbers bit for bit.
+            cube = "{x} * {x} * {x}"
+            return Code(
+                f"{{out}}_t = np.tanh({TANH_SCALE!r} * ({{x}} + {TANH_CUBIC!r} * {cube}))\n"
+                "{out} = 0.5 * {x} * (1 + {out}_t)",
+                (
+                    f"{{g}} * (0.5 * (1 + {{out}}_t) + 0.5 * {{x}} * (1 - {{out}}_t * {{out}}_t) * "
+                    f"({TANH_SCALE!r} * (1 + {3 * TANH_CUBIC!r} * {{x}} * {{x}})))",
+                    "gelu (tanh): g ((1 + t) / 2 + x (1 - t^2) u' / 2)",
+                ),
+            )
+        return Code(
+            _cdf_source("{out}_cdf") + "\n{out} = {x} * {out}_cdf",
+            (f"{{g}} * ({{out}}_cdf + {{x}} * {DENSITY_SOURCE})", "gelu: g (Phi(x) + x phi(x))"),
+        )
 
     def backward(self, grad_out, x, z):
         if self.approximate == "tanh":
