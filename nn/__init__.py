@@ -25,6 +25,7 @@ from .backprop import (
     verify_backprop,
 )
 from .drawing import (
+    draw_attention,
     draw_conv_graph,
     draw_feature_maps,
     draw_filters,
@@ -33,6 +34,7 @@ from .drawing import (
     explore_model,
 )
 from .layers import (
+    GELU,
     MLP,
     BatchNorm1d,
     Conv2d,
@@ -44,6 +46,7 @@ from .layers import (
     Linear,
     MaxPool2d,
     Module,
+    ModuleList,
     Parameter,
     ReLU,
     Sequential,
@@ -53,7 +56,10 @@ from .layers import (
     affine,
     conv2d,
     dropout,
+    erf,
+    gelu,
     log_softmax,
+    masked_fill,
     max_pool2d,
     relu,
     sigmoid,
@@ -62,6 +68,7 @@ from .layers import (
 )
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .optim import SGD, Adam, AdamW, LRSchedule, clip_grad_norm, piecewise_constant
+from .sampling import multinomial
 from .training import History, evaluate, fit, load, plot_history, save
 from .web.inline import draw_digit
 
@@ -80,11 +87,13 @@ __all__ = [
     "Embedding",
     "Flatten",
     "FlattenConsecutive",
+    "GELU",
     "LRSchedule",
     "LayerNorm",
     "Linear",
     "MaxPool2d",
     "Module",
+    "ModuleList",
     "Parameter",
     "ReLU",
     "Sequential",
@@ -101,6 +110,7 @@ __all__ = [
     "conv2d",
     "cross_entropy",
     "data",
+    "draw_attention",
     "draw_conv_graph",
     "draw_digit",
     "draw_feature_maps",
@@ -109,13 +119,17 @@ __all__ = [
     "draw_network",
     "explore_model",
     "dropout",
+    "erf",
     "evaluate",
     "fit",
+    "gelu",
     "load",
     "log_softmax",
     "manual_backprop",
+    "masked_fill",
     "max_pool2d",
     "mse_loss",
+    "multinomial",
     "network3",
     "piecewise_constant",
     "plot_history",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -256,6 +257,22 @@ if nn is not None:
                 nn.affine,
                 lambda x, w, b: x @ w.T + b,
                 (normal(4, 3, seed=50), normal(2, 3, seed=51), normal(2, seed=52)),
+            ),
+            "Project": Case(
+                nn.layers.project,
+                lambda x, w: x @ w.T,
+                (normal(2, 4, 3, seed=60), normal(2, 3, seed=61)),
+            ),
+            # erf from the standard library: independent of nn.erf
+            "NormalCdf": Case(
+                nn.layers.normal_cdf,
+                lambda x: 0.5 * (1 + np.vectorize(math.erf)(x / math.sqrt(2))),
+                (normal(2, 3, seed=62),),
+            ),
+            "Gelu": Case(
+                nn.gelu,
+                lambda x: x * 0.5 * (1 + np.vectorize(math.erf)(x / math.sqrt(2))),
+                (normal(2, 3, seed=63),),
             ),
             "QuadraticCost": Case(
                 lambda a: nn.mse_loss(a, TARGET),

@@ -123,6 +123,30 @@ COMMANDS = {
         returncode=1,  # exit 1: a gradient differs
     ),
     "python benchmarks/makemore.py --seeds 0 1": BENCHMARK,
+    # Let's build GPT
+    "python examples/gpt.py --stage bigram": Instead(
+        "python examples/gpt.py --stage bigram --steps 200", ("bigram (", "val loss")
+    ),
+    "python examples/gpt.py --stage layernorm": Instead(
+        "python examples/gpt.py --stage layernorm --steps 30", ("layernorm (", "val loss")
+    ),
+    "python examples/gpt.py --stage layernorm --dropout 0.2 --seed 1": Instead(
+        "python examples/gpt.py --stage layernorm --dropout 0.2 --seed 1 --steps 30",
+        ("seed 1", "val loss"),
+    ),
+    "python examples/gpt.py --scaled": NotRun("gpt.py's 10.8M-parameter model: hours of CPU"),
+    "python examples/makemore_transformer.py": Instead(
+        "python examples/makemore_transformer.py --steps 20", ("transformer (", "test loss")
+    ),
+    "python examples/makemore_transformer.py --steps 10000 --seed SEED": NotRun(
+        "the README's measured runs, about 35 minutes each"
+    ),
+    "python examples/attention_ninja.py": Run(("14 gradients: all exact or close",)),
+    "python examples/attention_ninja.py --mistake no-row-sum": Run(
+        ("dmasked is wrong: softmax backward without the row sum",),
+        returncode=1,  # exit 1: a gradient differs
+    ),
+    "python examples/gpt_pictures.py docs/gpt-attention.png docs/gpt-block-heads.svg": Run(),
     # conv nets, the digit page, graphs
     "python examples/conv_backprop.py": Run(),
     "python examples/conv_pictures.py --out docs": Instead(

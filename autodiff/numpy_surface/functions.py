@@ -52,6 +52,23 @@ def where(condition, x, y) -> Tensor:
     return apply(ops.Where(np.asarray(data_of(condition), dtype=bool)), x, y)
 
 
+def masked_fill(x: Tensor, mask, value: float) -> Tensor:
+    """x with value wherever mask is true, as PyTorch's Tensor.masked_fill; mask is boolean
+    and broadcasts to x's shape (never enlarges it). The gradient is zero where filled."""
+    mask = np.asarray(data_of(mask))
+    if mask.dtype != bool:
+        raise TypeError(f"masked_fill expects a boolean mask, got dtype {mask.dtype}")
+    try:
+        shape = np.broadcast_shapes(mask.shape, x.shape)
+    except ValueError:
+        raise ValueError(
+            f"masked_fill: mask of shape {mask.shape} does not broadcast to x's {x.shape}"
+        ) from None
+    if shape != x.shape:
+        raise ValueError(f"masked_fill: mask of shape {mask.shape} would enlarge x's {x.shape}")
+    return apply(ops.Where(mask), lift(np.asarray(value, dtype=x.dtype), x), x)
+
+
 def maximum(x, y) -> Tensor:
     return apply_binary(ops.Maximum, x, y)
 

@@ -15,7 +15,7 @@ from ..core.mode import switches
 from ..core.tensor import apply, lift
 from . import ops
 from .array_functions import call_function
-from .functions import apply_binary, one_axis
+from .functions import apply_binary, masked_fill, one_axis
 from .linalg import diagonal, dot, trace
 from .ufuncs import call_ufunc
 
@@ -144,6 +144,9 @@ class NumpyMethods:
                 "only axes of size 1 can be squeezed out"
             )
         return self.reshape(tuple(n for i, n in enumerate(self.shape) if i not in axes))
+
+    def masked_fill(self, mask, value: float):
+        return masked_fill(self, mask, value)
 
     def swapaxes(self, axis1: int, axis2: int):
         axes = list(range(self.ndim))

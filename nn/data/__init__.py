@@ -2,7 +2,8 @@
 taken from the genuine sample shipped here (mnist), and what serves any dataset: one-hot
 labels, mini-batches, Nielsen's list-of-columns format (arrays); his mnist.pkl.gz read with
 a restricted unpickler (nielsen); his expanded training set of 1-pixel shifts (expand);
-names for character-level language models (names). Knows nothing of models.
+names for character-level language models (names) and text for "Let's build GPT" (text).
+Knows nothing of models.
 """
 
 from .arrays import as_pair, from_nielsen, iterate_minibatches, one_hot, to_nielsen
@@ -25,6 +26,7 @@ from .mnist import (
 )
 from .names import NAMES_SAMPLE_PATH, Names, NamesSplit, load_names
 from .nielsen import load_nielsen_pickle, save_nielsen_pickle
+from .text import TEXT_SAMPLE_PATH, Text, load_text
 
 __all__ = [
     "FILES",
@@ -39,6 +41,8 @@ __all__ = [
     "SPLITS",
     "DownloadError",
     "SampleDataWarning",
+    "TEXT_SAMPLE_PATH",
+    "Text",
     "as_pair",
     "cache_dir",
     "download_mnist",
@@ -49,6 +53,7 @@ __all__ = [
     "load_names",
     "load_nielsen_pickle",
     "load_sample",
+    "load_text",
     "one_hot",
     "read_idx",
     "save_nielsen_pickle",

@@ -10,7 +10,8 @@ from autodiff.drawing import ExplorerPage, explore, register_rule
 
 from ..layers import MLP, Module
 from ..layers.conv import Conv, ConvTranspose, ConvWeightGrad
-from ..layers.functional import Affine
+from ..layers.functional import Affine, Project
+from ..layers.gelu import Gelu, NormalCdf
 from ..layers.normalization import Normalize
 from ..layers.pooling import MaxPool, MaxUnpool
 from ..losses import (
@@ -30,6 +31,14 @@ register_rule(
     "grad_out @ weight",
     "grad_out^T @ x",
     "grad_out summed over the batch",
+)
+register_rule(Project, "x @ weight^T", "grad_out @ weight", "grad_out^T @ x")
+register_rule(NormalCdf, "Phi(x) = erfc(-x / sqrt(2)) / 2", "grad_out * exp(-x^2 / 2) / sqrt(2 pi)")
+register_rule(
+    Gelu,
+    "x Phi(x); with approximate=tanh, x (1 + tanh(u)) / 2, u = sqrt(2/pi) (x + 0.044715 x^3)",
+    "grad_out * (Phi(x) + x phi(x)); tanh form: "
+    "grad_out * ((1 + tanh u) / 2 + x (1 - tanh^2 u) u' / 2)",
 )
 register_rule(
     QuadraticCost, "(1/n) sum over the batch of 1/2 ||a - target||^2", "grad_out * (a - target) / n"

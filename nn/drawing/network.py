@@ -37,13 +37,16 @@ register_expansion(Affine, _expand_affine)
 
 
 def draw_model_graph(
-    model: Module, root: Tensor, group: bool = True, **options
+    model: Module, root: Tensor, group: bool | type | tuple[type, ...] = True, **options
 ) -> graphviz.Digraph:
     """draw_graph(root) with the model's parameter names and, with group, a box per layer.
 
     For an MLP after its forward pass, the layers' tensors are named as in the code (x,
     zs[l], activations[l]) and each box holds a layer's weight, bias, z and activation; for
     other modules a box holds the parameters sharing a name prefix and what they compute.
+    group may also be a Module class (or a tuple of them): each instance of it inside model
+    is one box, holding its parameters and every tensor its last call computed from them, such
+    as group=Head for a GPT Block (with collapse=True, one node per attention head).
     Options go to draw_graph (expand=True, collapse=True, max_nodes, ...); the layout runs
     top to bottom (rankdir="TB"), so that each layer's box stays narrow.
     """
@@ -58,9 +61,58 @@ def draw_model_graph(
     if root.name is None:
         names.append(("loss", root))  # the first name given to a tensor wins
     options.setdefault("rankdir", "TB")
-    # Without an MLP's layers, group=True groups the parameters by name prefix.
-    groups = (groups or True) if group else None
+    if isinstance(group, (type, tuple)):
+        groups = _module_boxes(model, root, group, params, in_graph)
+    else:
+        # Without an MLP's layers, group=True groups the parameters by name prefix.
+        groups = (groups or True) if group else None
     return draw_graph(root, params=params, names=names, group=groups, **options)
+
+
+def _module_boxes(model: Module, root: Tensor, kinds, params, in_graph: set) -> dict:
+    """A box for each submodule of the kinds (its parameters and what its last call computed
+    from them, with constants only it uses), then boxes by name prefix for the rest."""
+    kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+    if not all(isinstance(k, type) and issubclass(k, Module) for k in kinds):
+        raise TypeError(f"group must be True, False or Module classes, got {kinds!r}")
+    boxes, boxed = {}, set()
+    for name, module in model.named_modules():
+        out = module.last_output() if isinstance(module, kinds) else None
+        if out is None or out not in in_graph:
+            continue
+        own = set(module.parameters())
+        members = set()
+        order = topological_order([out])
+        for tensor in order:  # inputs before the ops that use them
+            computed = tensor.op is not None and any(t in members for t in tensor.inputs)
+            if tensor in own or computed:
+                members.add(tensor)
+        users = {}
+        for tensor in order:
+            for parent in tensor.inputs:
+                users.setdefault(parent, []).append(tensor)
+        for tensor in order:  # constants that only this module uses, such as a mask's fill
+            constant = tensor.op is None and not tensor.requires_grad and tensor in users
+            if constant and all(user in members for user in users[tensor]):
+                members.add(tensor)
+        members -= boxed
+        boxed |= members
+        boxes[f"{name} {type(module).__name__}"] = [t for t in order if t in members]
+    if not boxes:
+        raise ValueError(
+            f"no {', '.join(k.__name__ for k in kinds)} in the model took part in root's graph"
+        )
+    owner = {}
+    for name, tensor in params:  # the rest: a box per name prefix, with what each computes
+        if tensor not in boxed and "." in name:
+            owner[tensor] = name.rsplit(".", 1)[0]
+            boxes.setdefault(owner[tensor], []).append(tensor)
+    for tensor in topological_order([root]):
+        used = [owner[t] for t in tensor.inputs if t in owner and t.op is None]
+        if used and tensor not in owner and tensor not in boxed:
+            owner[tensor] = used[0]
+            boxes[used[0]].append(tensor)
+    return boxes
 
 
 def _layer_tensors(model: Module, in_graph: set) -> tuple[list, dict]:

@@ -3,8 +3,8 @@ the fused ops under them. Imports autodiff only; never the tools (verification, 
 training, drawing, web) around it.
 """
 
-from .activations import Activation, ReLU, Sigmoid, Softmax, Tanh
-from .containers import Flatten, Sequential
+from .activations import GELU, Activation, ReLU, Sigmoid, Softmax, Tanh
+from .containers import Flatten, ModuleList, Sequential
 from .conv import Conv, Conv2d, ConvTranspose, ConvWeightGrad, conv2d
 from .dropout import Dropout, dropout
 from .embedding import Embedding
@@ -13,11 +13,14 @@ from .functional import (
     activation_function,
     affine,
     log_softmax,
+    masked_fill,
+    project,
     relu,
     sigmoid,
     softmax,
     tanh,
 )
+from .gelu import Gelu, NormalCdf, erf, erfc, gelu, normal_cdf
 from .grouping import FlattenConsecutive
 from .linear import INITIALIZERS, Linear
 from .mlp import MLP
@@ -39,13 +42,17 @@ __all__ = [
     "Embedding",
     "Flatten",
     "FlattenConsecutive",
+    "GELU",
+    "Gelu",
     "LayerNorm",
     "Linear",
     "MaxPool",
     "MaxPool2d",
     "MaxUnpool",
     "Module",
+    "ModuleList",
     "Normalize",
+    "NormalCdf",
     "Parameter",
     "ReLU",
     "Sequential",
@@ -56,9 +63,15 @@ __all__ = [
     "affine",
     "conv2d",
     "dropout",
+    "erf",
+    "erfc",
+    "gelu",
     "log_softmax",
+    "masked_fill",
     "max_pool2d",
+    "normal_cdf",
     "normalize",
+    "project",
     "relu",
     "sigmoid",
     "softmax",

@@ -1,11 +1,12 @@
 """Activation functions as modules, for networks built from layers: Sigmoid(), Tanh(), ReLU(),
-Softmax(axis=-1)."""
+Softmax(axis=-1), GELU(approximate="none" | "tanh")."""
 
 from __future__ import annotations
 
 from autodiff import Tensor
 
 from .functional import activation_function, softmax
+from .gelu import gelu
 from .module import Module
 
 
@@ -41,3 +42,19 @@ class Softmax(Module):
 
     def extra_repr(self) -> str:
         return f"axis={self.axis}"
+
+
+class GELU(Module):
+    """x * Phi(x), Phi the standard normal CDF (exact by erf), or its tanh approximation with
+    approximate="tanh", as PyTorch's nn.GELU."""
+
+    def __init__(self, approximate: str = "none"):
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f'GELU: approximate must be "none" or "tanh", got {approximate!r}')
+        self.approximate = approximate
+
+    def forward(self, x) -> Tensor:
+        return gelu(x, self.approximate)
+
+    def extra_repr(self) -> str:
+        return "" if self.approximate == "none" else f"approximate={self.approximate!r}"

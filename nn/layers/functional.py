@@ -16,7 +16,7 @@ class Affine(Op):
     """z = x @ W^T + b;  dx = g @ W, dW = g^T x, db = g summed over the batch"""
 
     def forward(self, x, weight, bias):
-        z = x @ weight.T
+        z = _rows_times_transposed(x, weight)
         z += bias
         return z
 
@@ -41,16 +41,74 @@ class Affine(Op):
             rows, columns = f"{{g}}.reshape(-1, {z.shape[-1]})", f"{{x}}.reshape(-1, {x.shape[-1]})"
             dweight, dbias = f"{rows}.T @ {columns}", f"{rows}.sum(axis=0)"
         return Code(
-            "{x} @ {weight}.T + {bias}",
+            _rows_times_transposed_source(x, z) + " + {bias}",
             ("{g} @ {weight}", "affine: g @ W"),
             (dweight, "affine: g^T x"),
             (dbias, "affine: g summed over the batch"),
         )
 
 
-def affine(x, weight: Tensor, bias: Tensor) -> Tensor:
-    """x @ weight.T + bias as one recorded op."""
+class Project(Op):
+    """z = x @ W^T (Linear without bias);  dx = g @ W, dW = g^T x"""
+
+    def forward(self, x, weight):
+        return _rows_times_transposed(x, weight)
+
+    def backward(self, grad_out, x, weight, z):
+        need_x, need_weight = self.needs_input_grad
+        g = grad_out if grad_out.ndim == 2 else grad_out.reshape((-1, grad_out.shape[-1]))
+        rows = x if x.ndim == 2 else x.reshape((-1, x.shape[-1]))
+        dx = grad_out @ weight if need_x else None
+        dweight = g.T @ rows if need_weight else None
+        return dx, dweight
+
+    def code(self, x, weight, z) -> Code:
+        if x.ndim == 1:
+            dweight = "np.outer({g}, {x})"
+        elif x.ndim == 2:
+            dweight = "{g}.T @ {x}"
+        else:
+            rows, columns = f"{{g}}.reshape(-1, {z.shape[-1]})", f"{{x}}.reshape(-1, {x.shape[-1]})"
+            dweight = f"{rows}.T @ {columns}"
+        return Code(
+            _rows_times_transposed_source(x, z),
+            ("{g} @ {weight}", "project: g @ W"),
+            (dweight, "project: g^T x"),
+        )
+
+
+def _rows_times_transposed(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """x @ weight.T with x's batch axes folded into one: a single matrix product, where numpy
+    would loop over the leading axis of (B, T, in) (measured 1.6x faster at 16 x 32 x 64)."""
+    if x.ndim <= 2:
+        return x @ weight.T
+    return (x.reshape((-1, x.shape[-1])) @ weight.T).reshape(x.shape[:-1] + (weight.shape[0],))
+
+
+def _rows_times_transposed_source(x: np.ndarray, z: np.ndarray) -> str:
+    """_rows_times_transposed as source, with the same folding (the same bits)."""
+    if x.ndim <= 2:
+        return "{x} @ {weight}.T"
+    return f"({{x}}.reshape(-1, {x.shape[-1]}) @ {{weight}}.T).reshape({z.shape!r})"
+
+
+def affine(x, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """x @ weight.T + bias as one recorded op (x @ weight.T when bias is None)."""
+    if bias is None:
+        return project(x, weight)
     return apply(Affine(), lift(x, weight), weight, bias)
+
+
+def project(x, weight: Tensor) -> Tensor:
+    """x @ weight.T as one recorded op: a Linear layer without bias."""
+    return apply(Project(), lift(x, weight), weight)
+
+
+def masked_fill(x, mask, value: float) -> Tensor:
+    """x with value wherever mask is true, as x.masked_fill(mask, value) (PyTorch's spelling;
+    the gradient is zero where filled). The lecture's causal mask is
+    masked_fill(wei, tril[:T, :T] == 0, float("-inf"))."""
+    return _tensor(x).masked_fill(mask, value)
 
 
 def sigmoid(x) -> Tensor:

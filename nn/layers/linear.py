@@ -11,7 +11,7 @@ import numpy as np
 
 from autodiff import Tensor
 
-from .functional import affine
+from .functional import affine, project
 from .module import Module, Parameter
 
 INITIALIZERS = {
@@ -27,6 +27,12 @@ INITIALIZERS = {
         rng.normal(0, (2 / n_in) ** 0.5, (n_out, n_in)),
         np.zeros(n_out),
     ),
+    # PyTorch's Linear default (kaiming_uniform with a = sqrt(5)): weights and biases
+    # ~ U(-1/sqrt(in), 1/sqrt(in)), the initialisation the GPT lecture's losses come from
+    "pytorch": lambda rng, n_in, n_out: (
+        rng.uniform(-1, 1, (n_out, n_in)) * n_in**-0.5,
+        rng.uniform(-1, 1, n_out) * n_in**-0.5,
+    ),
     # Glorot & Bengio (2010): U(-a, a) with a = sqrt(6/(in+out)), zero biases
     "xavier": lambda rng, n_in, n_out: (
         rng.uniform(-1, 1, (n_out, n_in)) * (6 / (n_in + n_out)) ** 0.5,
@@ -36,28 +42,42 @@ INITIALIZERS = {
 
 
 class Linear(Module):
-    """z = x @ weight.T + bias, with weight (out_features, in_features) and bias (out_features,)."""
+    """z = x @ weight.T + bias, with weight (out_features, in_features) and bias (out_features,).
+
+    bias=False gives z = x @ weight.T with no bias parameter (`.bias is None`), as PyTorch's
+    Linear(in, out, bias=False) in the attention heads of "Let's build GPT".
+    """
 
     def __init__(
         self,
         in_features: int,
         out_features: int,
+        bias: bool = True,
         init: str = "nielsen",
         seed: int | np.random.Generator | None = None,
         dtype=np.float64,
     ):
+        if not isinstance(bias, (bool, np.bool_)):
+            raise TypeError(
+                f"Linear's third argument is bias (True or False), got {bias!r}; pass the "
+                f"initialiser by name, init={bias!r}"
+            )
         if init not in INITIALIZERS:
             raise ValueError(f"unknown init {init!r}: expected one of {sorted(INITIALIZERS)}")
         self.in_features, self.out_features = in_features, out_features
-        weight, bias = INITIALIZERS[init](np.random.default_rng(seed), in_features, out_features)
+        weight, bias_values = INITIALIZERS[init](
+            np.random.default_rng(seed), in_features, out_features
+        )
         # Stored row-major, the layout of the weight gradient g^T x (see Affine), so the update
         # w -= lr * grad walks both arrays in the same contiguous order. (Measured faster than
         # column-major with OpenBLAS at batch sizes 10 and 100, notably for g @ W.)
         self.weight = Parameter(np.ascontiguousarray(weight, dtype=dtype))
-        self.bias = Parameter(bias.astype(dtype))
+        self.bias = Parameter(bias_values.astype(dtype)) if bias else None
 
     def forward(self, x) -> Tensor:
         self.check_input(x)
+        if self.bias is None:
+            return project(x, self.weight)
         return affine(x, self.weight, self.bias)
 
     def check_input(self, x) -> None:
@@ -83,4 +103,5 @@ class Linear(Module):
         raise ValueError(f"{self!r} expects input of shape {expected}, got {shape}")
 
     def extra_repr(self) -> str:
-        return f"{self.in_features}, {self.out_features}"
+        bias = "" if self.bias is not None else ", bias=False"
+        return f"{self.in_features}, {self.out_features}{bias}"

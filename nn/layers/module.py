@@ -7,6 +7,7 @@ fresh copy to bind when a graph saved the array.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 
 import numpy as np
@@ -40,7 +41,21 @@ class Module:
         raise NotImplementedError
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        out = self.forward(*args, **kwargs)
+        if isinstance(out, Tensor):
+            # A weak reference, so no graph is kept alive: nn.draw_model_graph finds the
+            # tensors a submodule computed from it (one box per attention head).
+            self._last_output = weakref.ref(out)
+        return out
+
+    def __getstate__(self) -> dict:
+        # The weak reference cannot be pickled, and a copy has no last call of its own.
+        return {k: v for k, v in vars(self).items() if k != "_last_output"}
+
+    def last_output(self) -> Tensor | None:
+        """The Tensor this module's last call returned, while something else keeps it alive."""
+        reference = vars(self).get("_last_output")
+        return reference() if reference is not None else None
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         """(dotted name, parameter) pairs, such as ("layers.0.weight", W)."""
@@ -64,6 +79,16 @@ class Module:
                     full = prefix + name + ("" if index is None else f".{index}")
                     yield from item.named_buffers(full + ".")
 
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """(dotted name, module) pairs, this module first as "", named as named_parameters."""
+        yield prefix.rstrip("."), self
+        for name, value in vars(self).items():
+            items = enumerate(value) if isinstance(value, (list, tuple)) else [(None, value)]
+            for index, item in items:
+                if isinstance(item, Module):
+                    full = prefix + name + ("" if index is None else f".{index}")
+                    yield from item.named_modules(full + ".")
+
     def modules(self) -> Iterator[Module]:
         """This module and every module inside it, parents before children."""
         yield self
@@ -80,6 +105,21 @@ class Module:
 
     def eval(self) -> Module:
         return self.train(False)
+
+    def register_buffer(self, name: str, array) -> None:
+        """Keep array as self.<name>: state saved and loaded with the parameters, never
+        trained (the lecture's causal mask, register_buffer("tril", np.tril(...)))."""
+        if not isinstance(name, str) or not name.isidentifier():
+            raise TypeError(f"register_buffer: name must be an identifier string, got {name!r}")
+        if isinstance(getattr(self, name, None), (Parameter, Module)):
+            raise KeyError(f"register_buffer: {name!r} is already a parameter or module")
+        if isinstance(array, Tensor):
+            array = array.data
+        if array is None or isinstance(array, (str, bytes)):
+            raise TypeError(f"register_buffer({name!r}, ...) expects an array, got {array!r}")
+        setattr(self, name, np.array(array))  # a copy: the module owns its buffer
+        if name not in self.buffer_names:
+            self.buffer_names = (*self.buffer_names, name)
 
     def parameters(self) -> list[Parameter]:
         return [p for _, p in self.named_parameters()]

@@ -25,15 +25,24 @@ class Normalize(Op):
 
     def forward(self, x):
         centered = x - x.mean(axis=self.axes, keepdims=True)
-        return centered * self.inverse_std(centered)
+        # Kept for the array backward, which then skips recomputing it (four full-size
+        # passes over x; LayerNorm's backward was a tenth of a small GPT's step).
+        self.forward_inverse_std = self.inverse_std(centered)
+        return centered * self.forward_inverse_std
 
     def backward(self, grad_out, x, z):
         # The rule is written in z, so on Tensors (create_graph) z's own dependence on x is
         # recorded too: one rule gives both orders.
         mean_g = grad_out.mean(axis=self.axes, keepdims=True)
         mean_gz = (grad_out * z).mean(axis=self.axes, keepdims=True)
-        centered = x - x.mean(axis=self.axes, keepdims=True)
-        return ((grad_out - mean_g - z * mean_gz) * self.inverse_std(centered),)
+        if isinstance(x, np.ndarray):
+            scale = self.forward_inverse_std
+        else:
+            scale = self.inverse_std(x - x.mean(axis=self.axes, keepdims=True))
+        return ((grad_out - mean_g - z * mean_gz) * scale,)
+
+    def attributes(self) -> dict:
+        return {"axes": self.axes, "eps": self.eps}  # settings only, for labels
 
     def inverse_std(self, centered):
         """1 / sqrt(var + eps) from x - mean(x), with operations Tensors share with arrays."""
