@@ -58,6 +58,10 @@ REFERENCE_VAL_LOSS = {
     "layernorm": 2.06,
 }
 
+# Measured on the shipped sample (examples/gpt.py --stage S --seed N, no --data), for the note
+# a run without the full text prints: what such a run should reach.
+SAMPLE_VAL_LOSS = {"bigram": "2.4165 and 2.4179", "layernorm": "2.0165 and 2.0250"}
+
 
 def linear(fan_in: int, fan_out: int, rng, bias: bool = True, dtype=np.float64) -> nn.Linear:
     return nn.Linear(fan_in, fan_out, bias=bias, init="pytorch", seed=rng, dtype=dtype)
@@ -316,10 +320,25 @@ def main(argv=None) -> None:
     if options.steps is not None:
         settings["max_iters"] = options.steps
     dtype = np.float32 if options.float32 else np.float64
+    print(f"Data: {nn.data.load_text(data)!r}, the first 90% to train on, the rest to validate")
+    print(
+        f"{stage}: batch {settings['batch_size']}, block {settings['block_size']}"
+        + ("" if stage == "bigram" else f", n_embd {settings['n_embd']}")
+        + ("" if stage in ("bigram", "one-head") else f", {settings['n_head']} heads")
+        + (f", {settings['n_layer']} blocks" if stage in ("residual", "layernorm") else "")
+        + f", dropout {settings['dropout']}, AdamW lr {settings['lr']}, {settings['max_iters']} "
+        f"steps, seed {options.seed}, {np.dtype(dtype).name}"
+    )
+    if data == str(nn.data.TEXT_SAMPLE_PATH) and stage in SAMPLE_VAL_LOSS:
+        steps = (BIGRAM if stage == "bigram" else LECTURE)["max_iters"]
+        print(
+            f"  On the sample, {steps} steps, seeds 1337 and 1: val loss {SAMPLE_VAL_LOSS[stage]}."
+        )
     summary = run(stage, data, options.seed, settings, dtype)
     for row in summary["history"]:
         print(f"step {row['step']}: train loss {row['train']:.4f}, val loss {row['val']:.4f}")
-    reference = REFERENCE_VAL_LOSS.get(stage) if not options.scaled else None
+    on_sample = data == str(nn.data.TEXT_SAMPLE_PATH)  # its losses are not the lecture's
+    reference = REFERENCE_VAL_LOSS.get(stage) if not (options.scaled or on_sample) else None
     print(
         f"{stage} ({summary['parameters']:,} parameters), seed {options.seed}, "
         f"{settings['max_iters']} steps in {summary['seconds']} s: train loss "
