@@ -168,6 +168,13 @@ def main(argv=None) -> None:
             f"Note: {DEFAULT_DATA} is not there, so this trains on the sample shipped in "
             "nn/data (names_sample.txt, 1,002 names): its test loss is not makemore's."
         )
+    names = [w for w in Path(data).read_text(encoding="utf-8").split() if w]
+    print(f"Data: {data}, {len(names):,} names, {len(set(''.join(names)))} letters")
+    print(
+        f"transformer: {CONFIG['n_layer']} layers, {CONFIG['n_head']} heads, n_embd "
+        f"{CONFIG['n_embd']}, batch {CONFIG['batch_size']}, AdamW lr {CONFIG['lr']}, "
+        f"{options.steps} steps, seed {options.seed}"
+    )
     summary = run(data, options.steps, options.seed)
     for step, train_loss, test_loss in summary["history"]:
         print(f"step {step}: train loss {train_loss:.4f}, test loss {test_loss:.4f}")
