@@ -6,13 +6,15 @@ y = (x * x).sum()
 y.backward()          # x.grad == 2 * x.data
 
 A house of four rooms, each importing only the rooms before it. Read the core first:
-- core/           the Tensor, `apply`, the elementary ops, the backward walk and `grad`,
-                  no_grad, the in-place protection (its __init__ gives the reading order)
+- core/           the Tensor, `apply`, the elementary ops (each with its code form), the
+                  backward walk and `grad`, no_grad (its __init__ gives the reading order)
 - numpy_surface/  numpy's dispatch protocols, the rest of the derivative table, linear
                   algebra and layout functions; importing it installs numpy's protocols
-- tools/          gradcheck, detect_anomaly, compare_gradients, gradient_source, capture
+- tools/          the in-place protection, gradcheck, detect_anomaly, compare_gradients,
+                  gradient_source, capture
 - drawing/        graphviz drawings of the graph, and the explorer page stepping through it
-ops.py and tensor.py keep the old paths `autodiff.ops.X` and `autodiff.tensor.Tensor`.
+ops.py, tensor.py and draw.py keep the old paths `autodiff.ops.X`, `autodiff.tensor.Tensor`
+and `autodiff.draw.render`.
 """
 
 from . import (  # noqa: F401  (the old paths autodiff.ops.X, autodiff.tensor.X)

@@ -7,6 +7,8 @@
 5. engine.py   the backward walk (creation order is a topological order), `grad`
 6. mode.py     no_grad, and the switches through which the tools room joins in
 7. numbers.py, arguments.py  what users may pass: real numbers, axes, matmul shapes
+8. code.py     the code forms: each op's numpy source beside its rule, for gradient_source
+               and capture (skip the `code` members on a first read)
 
 It imports numpy, the standard library and itself only; the rooms above build on it. The
 in-place protection (tools/inplace.py) and detect_anomaly (tools/anomaly.py) sit beside it:
