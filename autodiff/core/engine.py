@@ -43,13 +43,16 @@ def sum_to_shape(grad, shape: tuple):
     return grad
 
 
-def backpropagate(roots: Sequence[Tensor], seeds: Sequence, create_graph: bool) -> dict:
+def backpropagate(
+    roots: Sequence[Tensor], seeds: Sequence, create_graph: bool, observe=None
+) -> dict:
     """Map every tensor that requires a gradient to d(sum of seed * root)/d(tensor).
 
     Gradients are arrays, or Tensors recorded in the graph when create_graph is True; they
     flow through this local table, so a tensor used twice is processed once with both parts.
     Rules get the arrays their op saved (rebinding `t.data` later does not change what was
     computed); without create_graph the walked graph's arrays are writable again afterwards.
+    observe(node, grad_out, input_grads), if given, sees each rule's result (the explorer).
     """
     grads: dict = {}
     for root, seed in zip(roots, seeds):
@@ -68,6 +71,8 @@ def backpropagate(roots: Sequence[Tensor], seeds: Sequence, create_graph: bool) 
             input_grads = op.backward(grad_out, *saved)
         if switches.anomaly is not None:
             switches.anomaly.check_finite(op, input_grads, "backward")
+        if observe is not None:
+            observe(node, grad_out, input_grads)
         for tensor, grad, value in zip(inputs, input_grads, saved):
             if grad is None or not tensor.requires_grad:
                 continue

@@ -2,9 +2,8 @@
 forward values, then the gradients, appear one tensor at a time, each with its rule and numbers.
 
 The layout is draw_graph's (graph.layout, rendered here to SVG by Graphviz once); the
-numbers are the ops' own: the values are the graph's, each gradient is op.backward's, summed
-back to its input's shape and accumulated in reverse topological order as the engine's walk
-does (steps.py). The page's script (static/) only reveals them: one self-contained document,
+numbers are the engine's own: the values are the graph's, the gradients those of the
+engine's one backward walk (core.backpropagate, which steps.py observes rule by rule). The page's script (static/) only reveals them: one self-contained document,
 no server, nothing fetched.
 """
 

@@ -1,8 +1,8 @@
-"""The explorer's numbers and words: the backward walk that keeps what each rule sent where,
-the order gradients appear in, and the side panel's lines for every step.
+"""The explorer's numbers and words: the engine's backward walk, observed to keep what each
+rule sent where, the order gradients appear in, and the side panel's lines for every step.
 
-Every number is an op's own (forward's value, backward's gradient, summed to the input's
-shape by the engine's sum_to_shape); formulas come from rules.py. No drawing, no page.
+Every number is the engine's (forward's value, backward's gradient, summed to the input's
+shape by sum_to_shape); formulas come from rules.py. No drawing, no page.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.engine import sum_to_shape
+from ..core.engine import backpropagate, sum_to_shape
 from ..core.tensor import Tensor
 from .rules import grad_formula, input_name, number, rule_of, substitute
 
@@ -20,34 +20,28 @@ SMALL = 6  # arrays up to SMALL x SMALL are shown in full in the side panel
 
 
 def walk(root: Tensor, order: list[Tensor], seed) -> tuple[dict, dict, dict]:
-    """The backward pass of engine.backpropagate, keeping what each rule sent where.
+    """The engine's backward pass (core.backpropagate), keeping what each rule sent where.
 
     grads: tensor -> its gradient; received: tensor -> [(sender, input position, summed
     gradient)]; sent: tensor -> (grad_out, [(input position, rule's gradient, summed)]).
+    Like autodiff.grad, it counts as a backward pass for the in-place protection.
     """
-    grads, received, sent = {root: seed}, {}, {}
+    received, sent = {}, {}
     position_of = {tensor: i for i, tensor in enumerate(order)}
-    for node in reversed(order):
-        op, grad_out = node.op, grads.get(node)
-        if op is None or grad_out is None:
-            continue
+
+    def observe(node: Tensor, grad_out, input_grads) -> None:
         parts = []
-        for position, (tensor, grad, value) in enumerate(
-            zip(op.inputs, op.backward(grad_out, *op.saved), op.saved)
-        ):
+        op = node.op
+        for position, (tensor, grad, value) in enumerate(zip(op.inputs, input_grads, op.saved)):
             if grad is None or not tensor.requires_grad:
                 continue
             grad = np.asarray(grad)
-            summed = sum_to_shape(grad, value.shape)
-            if summed.shape != value.shape:
-                raise RuntimeError(
-                    f"{op!r} returned a gradient of shape {grad.shape} for an input of shape "
-                    f"{value.shape}"
-                )
+            summed = sum_to_shape(grad, value.shape)  # as the engine sums it, just after
             parts.append((position, grad, summed))
             received.setdefault(tensor, []).append((position_of[node], position, summed))
-            grads[tensor] = summed if tensor not in grads else grads[tensor] + summed
         sent[node] = (grad_out, parts)
+
+    grads = backpropagate([root], [seed], create_graph=False, observe=observe)
     return grads, received, sent
 
 
