@@ -3,8 +3,9 @@ forward values, then the gradients, appear one tensor at a time, each with its r
 
 The layout is draw_graph's (graph.layout, rendered here to SVG by Graphviz once); the
 numbers are the engine's own: the values are the graph's, the gradients those of the
-engine's one backward walk (core.backpropagate, which steps.py observes rule by rule). The page's script (static/) only reveals them: one self-contained document,
-no server, nothing fetched.
+engine's one backward walk (core.backpropagate, which steps.py observes rule by rule). The
+page's script (static/) only reveals them: one self-contained document, no server, nothing
+fetched.
 """
 
 from __future__ import annotations
