@@ -159,8 +159,8 @@ def test_draw_model_graph_boxes_each_layer_of_an_mnist_mlp():
     graph = nn.draw_model_graph(model, loss)
     source = graph.source
     assert source.count("subgraph cluster_") == 2
-    for layer in ("layers.0", "layers.1"):
-        box = source.split(f"label={layer!r}".replace("'", '"'))[1].split("}")[0]
+    for layer, number in (("layers.0", 2), ("layers.1", 3)):
+        box = source.split(f'label="{layer}: layer {number}"')[1].split("}")[0]
         assert box.count("Affine") == 1 and box.count("Sigmoid") == 1
         assert f"{layer}.weight" in box and f"{layer}.bias" in box
     labels = " ".join(nodes(graph).values())

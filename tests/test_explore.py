@@ -396,7 +396,7 @@ def test_nielsen_232_network_names_bp1_to_bp4_and_folds_layers(browser, tmp_path
     groups = browser.execute_script(
         'return [...document.querySelectorAll("[data-cluster]")].map((e) => e.dataset.name)'
     )
-    assert groups == ["layers.0", "layers.1"]
+    assert groups == ["layers.0: layer 2", "layers.1: layer 3"]  # the book's numbers
     click(browser, "fold")
     hidden = browser.execute_script(
         """return [...document.querySelectorAll("[data-node]")].filter((e) =>

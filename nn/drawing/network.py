@@ -122,7 +122,8 @@ def _layer_tensors(model: Module, in_graph: set) -> tuple[list, dict]:
     names, groups = [("x", model.zs[0].inputs[0])], {}
     for l, (layer, z, a) in enumerate(zip(model.layers, model.zs, model.activations[1:])):
         names += [(f"zs[{l}]", z), (f"activations[{l + 1}]", a)]
-        groups[f"layers.{l}"] = [layer.weight, layer.bias, z, a]
+        # The module path, and the layer's number in the book (the input is layer 1).
+        groups[f"layers.{l}: layer {l + 2}"] = [layer.weight, layer.bias, z, a]
     return names, groups
 
 
