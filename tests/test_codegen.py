@@ -271,3 +271,16 @@ def test_a_large_constant_is_refused_asking_for_an_argument():
 
     with pytest.raises(CodeUnavailable, match="pass it as an argument"):
         gradient_source(uses_constant, leaf(1000, seed=42))
+
+
+def test_batchnorm_modules_running_statistics_do_not_stop_gradient_source():
+    # Their update is a side effect beside the ops: capture runs such a step eagerly, but the
+    # gradient program is the same with or without it.
+    norm = nn.BatchNorm1d(3)
+
+    def normalized(x):
+        return (norm(x) ** 2).sum()
+
+    x = leaf(4, 3, seed=7)
+    source = assert_matches_grad(normalized, x)
+    assert "normalized_and_grad(x)" in source

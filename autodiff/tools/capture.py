@@ -159,11 +159,13 @@ def _eager(loss_fn: Callable, batch, backward: bool = True) -> Tensor:
 
 def _record(loss_fn: Callable, batch):
     """Run loss_fn eagerly with its backward: (loss, recording or None, why not replayable)."""
-    with recording() as (ops, escaped):
+    with recording() as (ops, escaped, effects):
         loss = _eager(loss_fn, batch, backward=False)
     loss.backward()
     if escaped:
         return loss, None, f"it reads tensor values into Python ({escaped[0]})"
+    if effects:
+        return loss, None, f"it changes state that a replay would not ({effects[0]})"
     if loss.op is None or loss.size != 1:
         return loss, None, "its loss is not a scalar computed by recorded ops"
     recorded = _Recording(ops, loss, batch)

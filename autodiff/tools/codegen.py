@@ -365,13 +365,24 @@ def _source(value, constant: Callable, subscript: bool = False) -> str:
 
 
 _ESCAPES = ("__bool__", "__array__", "item", "numpy")
+_SIDE_EFFECTS: list[list] = []  # one list per recording in progress, innermost last
+
+
+def side_effect(what: str) -> None:
+    """Say that the code running now changes Python state beside its ops (BatchNorm's running
+    statistics): a capture recording it runs that function eagerly, since a replay of the ops
+    would skip the change. Outside a recording, nothing happens."""
+    if _SIDE_EFFECTS:
+        _SIDE_EFFECTS[-1].append(what)
 
 
 @contextlib.contextmanager
 def recording():
-    """Collect every op applied, and note any read of a tensor's values into Python."""
+    """Collect every op applied, note any read of a tensor's values into Python, and any side
+    effect declared with side_effect()."""
     ops: list = []
     escaped: list = []
+    effects: list = []
     originals = {name: getattr(Tensor, name) for name in _ESCAPES}
 
     def watch(name):
@@ -385,9 +396,11 @@ def recording():
     switches.recording = ops
     for name in _ESCAPES:
         setattr(Tensor, name, watch(name))
+    _SIDE_EFFECTS.append(effects)
     try:
-        yield ops, escaped
+        yield ops, escaped, effects
     finally:
+        _SIDE_EFFECTS.pop()
         switches.recording = previous
         for name, method in originals.items():
             setattr(Tensor, name, method)

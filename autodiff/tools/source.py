@@ -72,7 +72,8 @@ def gradient_source(fn: Callable, *args) -> str:
     """
     parameters = _positional_parameters(fn, len(args))
     local_names = _LocalNames(fn)
-    with recording() as (applied, escaped), local_names:
+    # Side effects (BatchNorm's running statistics) do not change the gradient: ignored.
+    with recording() as (applied, escaped, _), local_names:
         out = fn(*args)
     name = getattr(fn, "__name__", "fn")
     if escaped:

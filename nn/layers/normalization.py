@@ -12,6 +12,7 @@ import numpy as np
 from autodiff import Op, Tensor, apply
 from autodiff.core import Code
 from autodiff.core.code import axis_source
+from autodiff.tools.codegen import side_effect
 
 from .module import Module, Parameter, writable
 
@@ -109,9 +110,8 @@ class BatchNorm1d(Module):
                 f"batch variance, got input of shape {x.shape}; call eval() to use the running "
                 "statistics"
             )
-        # Read through numpy(), a read of values into Python that autodiff.capture watches: a
-        # captured step then runs eagerly, since a replay would skip this update.
-        self._update_running(x.numpy(), axes, count)
+        side_effect(f"{type(self).__name__}'s running statistics")  # a replay would skip them
+        self._update_running(x.data, axes, count)
         return normalize(x, axes, self.eps) * self.weight + self.bias
 
     def _update_running(self, x: np.ndarray, axes: tuple, count: int) -> None:
