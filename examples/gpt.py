@@ -20,6 +20,7 @@ nn.multinomial.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -291,7 +292,7 @@ def run(stage, data, seed, settings, dtype=np.float64, progress=True, sample_cha
     }
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", choices=STAGES, default="layernorm")
     parser.add_argument("--scaled", action="store_true", help="gpt.py's large model")
@@ -313,6 +314,9 @@ def main(argv=None) -> None:
             "characters): its losses are not the lecture's. Pass --data input.txt for those."
         )
         data = str(nn.data.TEXT_SAMPLE_PATH)
+    elif not Path(data).is_file():
+        print(f"gpt.py: --data {data}: no such file", file=sys.stderr)
+        return 2
     stage = "layernorm" if options.scaled else options.stage
     settings = dict(SCALED if options.scaled else BIGRAM if stage == "bigram" else LECTURE)
     if options.dropout is not None:
@@ -346,7 +350,8 @@ def main(argv=None) -> None:
         + (f" (lecture: {reference})" if reference else "")
     )
     print(summary["sample"])
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -13,6 +13,7 @@ makemore's README gives a test loss of about 1.92 for this model.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -114,7 +115,7 @@ def evaluate(model, x, y, batch_size=500) -> float:
 
 
 def run(data, steps, seed, eval_every=500, progress=True) -> dict:
-    words = [w.strip() for w in Path(data).read_text(encoding="utf-8").splitlines() if w.strip()]
+    words = nn.data.load_names(data).words
     chars = sorted(set("".join(words)))
     stoi = {c: i + 1 for i, c in enumerate(chars)}
     block_size = max(len(w) for w in words) + 1
@@ -151,7 +152,7 @@ def run(data, steps, seed, eval_every=500, progress=True) -> dict:
     }
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=3407)
@@ -168,7 +169,10 @@ def main(argv=None) -> None:
             f"Note: {DEFAULT_DATA} is not there, so this trains on the sample shipped in "
             "nn/data (names_sample.txt, 1,002 names): its test loss is not makemore's."
         )
-    names = [w for w in Path(data).read_text(encoding="utf-8").split() if w]
+    elif not Path(data).is_file():
+        print(f"makemore_transformer.py: --data {data}: no such file", file=sys.stderr)
+        return 2
+    names = nn.data.load_names(data).words
     print(f"Data: {data}, {len(names):,} names, {len(set(''.join(names)))} letters")
     print(
         f"transformer: {CONFIG['n_layer']} layers, {CONFIG['n_head']} heads, n_embd "
@@ -183,7 +187,8 @@ def main(argv=None) -> None:
         f"{options.steps} steps in {summary['seconds']} s: test loss {summary['test_loss']:.4f} "
         "(makemore's README: about 1.92)"
     )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
