@@ -17,7 +17,7 @@ from test_serve import browser  # noqa: F401
 import nn
 from autodiff import Op, Tensor, draw_graph, explore, grad, topological_order
 from autodiff.drawing.labels import _input_names
-from autodiff.drawing.rules import RULES, evaluate, input_name, rule_of, tokens
+from autodiff.drawing.rules import FUNCTIONS, RULES, input_name, rule_of, tokens
 
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "explore-backprop.png"
 
@@ -75,6 +75,16 @@ def all_op_classes() -> set:
             todo += cls.__subclasses__()
     # Test doubles defined in other test modules are not the engine's or nn's ops.
     return {c for c in found if c.__module__.split(".")[0] in ("autodiff", "nn")}
+
+
+def evaluate(formula: str, values: dict):
+    """The value of a rule's arithmetic formula (^ is a power) with these names and numpy's
+    functions."""
+    parts = tokens(formula)
+    if parts is None:
+        raise ValueError(f"{formula!r} is not an arithmetic formula")
+    python = " ".join("**" if p == "^" else p for p in parts)
+    return eval(python, {"__builtins__": {}}, {**FUNCTIONS, **values})  # noqa: S307
 
 
 def test_every_op_of_autodiff_and_nn_has_a_rule_per_input():

@@ -31,21 +31,22 @@ def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
     return sorted(seen, key=_creation)
 
 
+def broadcast_axes(grad_shape: tuple, shape: tuple) -> tuple:
+    """The axes of grad_shape that broadcasting added to shape (leading) or stretched (1s)."""
+    lead = len(grad_shape) - len(shape)
+    stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and grad_shape[lead + i] != 1)
+    return tuple(range(lead)) + stretched
+
+
 def sum_to_shape(grad, shape: tuple):
     """Undo numpy broadcasting: sum grad over the axes that broadcasting added or stretched."""
-    if grad.shape == shape:
-        return grad
-    lead = grad.ndim - len(shape)
-    stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
-    axes = tuple(range(lead)) + stretched
-    if lead >= 0 and axes:
+    axes = () if grad.shape == shape else broadcast_axes(grad.shape, shape)
+    if axes and grad.ndim >= len(shape):
         grad = grad.sum(axis=axes, keepdims=True).reshape(shape)
     return grad
 
 
-def backpropagate(
-    roots: Sequence[Tensor], seeds: Sequence, create_graph: bool, observe=None
-) -> dict:
+def backpropagate(roots: list[Tensor], seeds: list, create_graph: bool, observe=None) -> dict:
     """Map every tensor that requires a gradient to d(sum of seed * root)/d(tensor).
 
     Gradients are arrays, or Tensors recorded in the graph when create_graph is True; they

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..numpy_surface import ops
-from .labels import _input_names
+from .labels import _input_names, number
 
 
 @dataclass(frozen=True)
@@ -170,10 +170,6 @@ def _is_operator(token: str) -> bool:
     return not (token[0].isalnum() or token[0] == "_")
 
 
-def number(value) -> str:
-    return f"{value:.4g}"
-
-
 def substitute(formula: str, values: dict) -> str | None:
     """formula with each name replaced by its value (numbers; negatives in parentheses), or
     None where the formula names something without a scalar value or is not arithmetic."""
@@ -209,12 +205,3 @@ def _join(parts: list[str]) -> str:
         else:
             text += part
     return text
-
-
-def evaluate(formula: str, values: dict):
-    """The value of an arithmetic formula (^ is a power) with these names, numpy's functions."""
-    parts = tokens(formula)
-    if parts is None:
-        raise ValueError(f"{formula!r} is not an arithmetic formula")
-    python = " ".join("**" if p == "^" else p for p in parts)
-    return eval(python, {"__builtins__": {}}, {**FUNCTIONS, **values})  # noqa: S307

@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from ..core.engine import backpropagate, sum_to_shape
+from ..core.engine import backpropagate, broadcast_axes, sum_to_shape
 from ..core.tensor import Tensor
-from .rules import grad_formula, input_name, number, rule_of, substitute
+from .labels import number, shape_text
+from .rules import grad_formula, input_name, rule_of, substitute
 
 SMALL = 6  # arrays up to SMALL x SMALL are shown in full in the side panel
 
@@ -64,27 +65,23 @@ def backward_order(order: list[Tensor], grads: dict) -> list[int]:
     return [i for i in steps if order[i] in grads]
 
 
-def _shape(shape: tuple) -> str:
-    return "scalar" if shape == () else str(shape)
-
-
 def _array(what: str, array) -> list[str]:
     """`what = value` for a scalar; the array with its shape when at most 6 x 6, else its
     shape and summary statistics."""
     array = np.asarray(array)
     if array.ndim == 0 or array.size == 1 and array.ndim <= 2:
         value = number(float(array.reshape(())))
-        return [f"{what} = {value}" + ("" if array.ndim == 0 else f"   {_shape(array.shape)}")]
+        return [f"{what} = {value}" + ("" if array.ndim == 0 else f"   {shape_text(array.shape)}")]
     if array.ndim <= 2 and max(array.shape) <= SMALL:
         text = np.array2string(array, separator=", ", formatter={"all": number})
         lines = text.split("\n")
-        head = f"{what} {_shape(array.shape)} = "
+        head = f"{what} {shape_text(array.shape)} = "
         return [head + lines[0]] + [" " * len(head) + line.strip() for line in lines[1:]]
     finite = array[np.isfinite(array)]
     if not finite.size:
-        return [f"{what} {_shape(array.shape)}: no finite entries"]
+        return [f"{what} {shape_text(array.shape)}: no finite entries"]
     return [
-        f"{what} {_shape(array.shape)}: mean {number(finite.mean())}, min "
+        f"{what} {shape_text(array.shape)}: mean {number(finite.mean())}, min "
         f"{number(finite.min())}, max {number(finite.max())}"
     ]
 
@@ -95,12 +92,6 @@ def _json(array) -> Any:
     if np.all(np.isfinite(array)):
         return array.tolist()
     return np.vectorize(lambda v: v if np.isfinite(v) else str(v), otypes=[object])(array).tolist()
-
-
-def _summed_axes(shape: tuple, target: tuple) -> tuple:
-    lead = len(shape) - len(target)
-    stretched = tuple(lead + i for i, n in enumerate(target) if n == 1 and shape[lead + i] != 1)
-    return tuple(range(lead)) + stretched
 
 
 class Steps:
@@ -218,10 +209,10 @@ class Steps:
                         lines += _lines("array", _array(f"  {used_name}", values[used_name]))
                 lines += _lines("array", _array(f"  grad_{x}", grad))
             if summed.shape != grad.shape:
-                axes = _summed_axes(grad.shape, summed.shape)
+                axes = broadcast_axes(grad.shape, summed.shape)
                 lines.append(
-                    ["text", f"  broadcast: summed over axes {axes}, {_shape(grad.shape)} -> "
-                     f"{_shape(summed.shape)}"]
+                    ["text", f"  broadcast: summed over axes {axes}, {shape_text(grad.shape)} -> "
+                     f"{shape_text(summed.shape)}"]
                 )  # fmt: skip
                 lines += _lines("array", _array(f"  grad_{x}", summed))
             lines.append(["text", f"  -> to {target}"])
