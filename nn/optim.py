@@ -90,8 +90,9 @@ class SGD:
 
     def folded_rate(self) -> float | None:
         """lr when a step is exactly p <- p - lr * grad for every parameter (no momentum, no
-        weight decay, step not replaced): a compiled step (autodiff.capture) may then take it
-        with its own buffers, so the scratch arrays are released (step() makes them again)."""
+        weight decay, step not replaced). A compiled step (autodiff.capture) asks only when it
+        will take the step itself, with its own buffers: the scratch arrays are released
+        (step() makes them again)."""
         if self.momentum or self.weight_decay or "step" in vars(self):
             return None
         if type(self).step is not SGD.step:

@@ -340,3 +340,27 @@ def test_capture_keeps_batchnorm_running_statistics_moving():
             seen.append(model.layers[1].running_mean.copy())
     assert all(not np.array_equal(a, b) for a, b in zip(seen, seen[1:]))
     assert step.why_eager is not None
+
+
+def test_an_sgd_step_the_program_does_not_take_keeps_the_optimizers_scratch():
+    # Without zero_grad the parameters hold gradients, so the program cannot fold the step:
+    # SGD steps itself, and asking whether it could fold must not free its scratch each time.
+    model = nn.MLP([6, 5, 3], seed=0)
+    opt = nn.SGD(model.parameters(), lr=0.5)
+    step = autodiff.capture(lambda x, y: nn.mse_loss(model(x), y), optimizer=opt)
+    seen = []
+    for x, y in batches(6, 4):
+        step(x, y)
+        seen.append([id(s) for s in opt.scratch])
+    assert step.replays == 4
+    assert all(ids == seen[2] for ids in seen[2:])
+
+
+def test_recordings_of_shapes_that_never_compile_stay_bounded():
+    # A first recording waits for its shape's second call; shapes that never come back must
+    # not pile up (each recording holds a whole run's tensors).
+    model = nn.MLP([4, 3, 2], seed=0)
+    step = autodiff.capture(lambda x: (model(x) ** 2).mean())
+    for n in range(1, 21):
+        step(np.ones((n, 4)))
+    assert len(step.recordings) <= 8 and step.replays == 0

@@ -93,6 +93,8 @@ class Captured:
                     self.source = compiled.source
                     self._remember(key, compiled, None)
         else:
+            if len(self.recordings) >= _MAX_SHAPES:  # a first run per shape, the latest few
+                del self.recordings[next(iter(self.recordings))]
             self.recordings[key] = recording
         return loss
 
@@ -394,8 +396,7 @@ class _Compiled:
         """The optimizer's lr when the program may take its step itself, else None: plain
         SGD over every parameter the program updates, none holding a gradient, all writable."""
         folded_rate = getattr(optimizer, "folded_rate", None)
-        rate = folded_rate() if folded_rate is not None else None
-        if rate is None:
+        if folded_rate is None:
             return None
         key = (id(optimizer), len(optimizer.params))
         if self.optimizer_checked != key:  # its parameters, checked once per optimizer
@@ -407,7 +408,7 @@ class _Compiled:
         for t in self.leaves:
             if t.grad is not None or not t.data.flags.writeable:
                 return None
-        return rate
+        return folded_rate()  # asked last: it may free what the optimizer's own step uses
 
     def replay_with_sgd(self, batch, rate: float) -> Tensor:
         arrays = [t.data for t in self.leaves]
