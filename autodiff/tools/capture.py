@@ -169,7 +169,14 @@ def _record(loss_fn: Callable, batch):
     if effects:
         return loss, None, f"it changes state that a replay would not ({effects[0]})"
     if loss.op is None or loss.size != 1:
-        return loss, None, "its loss is not a scalar computed by recorded ops"
+        return (
+            loss,
+            None,
+            (
+                f"its loss is not a scalar computed by recorded ops (got shape {loss.shape}, "
+                f"{'made by ' + loss.op.name if loss.op else 'a constant'})"
+            ),
+        )
     recorded = _Recording(ops, loss, batch)
     if not recorded.replayable:
         return loss, None, "it uses a tensor computed before the call"

@@ -20,6 +20,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..core import Code, CodeUnavailable, Tensor
+from ..core.engine import broadcast_axes
 from ..core.mode import switches
 
 # How written code says that a code form's assumption failed (capture then runs eagerly).
@@ -131,7 +132,15 @@ class Program:
         if np.shape(got) != out.shape or not np.allclose(
             got, out.data, rtol=rtol, atol=0, equal_nan=True
         ):
-            raise CodeUnavailable(f"{op.name}'s code form disagrees with its forward")
+            found = (
+                f"shape {np.shape(got)} for {out.shape}"
+                if np.shape(got) != out.shape
+                else f"a largest difference of {np.nanmax(np.abs(got - out.data)):.3g}"
+            )
+            raise CodeUnavailable(
+                f"{op.name}'s code form disagrees with its forward ({found}; expected equal to "
+                f"rtol {rtol:g})"
+            )
         self.forward += lines
         requires_grad = any(self.values[id(t)].requires_grad for t in inputs)
         self.values[id(out)] = Value(name, out.data, requires_grad)
@@ -303,13 +312,12 @@ def _is_view(expression: str) -> bool:
 
 def _sum_to_shape(shape: tuple, target: tuple):
     """(axes source, reshape source, rule) undoing broadcasting from shape to target; None
-    when the shapes agree. As the engine's sum_to_shape."""
+    when the shapes agree. The engine's axes (broadcast_axes), as source."""
     if shape == target:
         return None
-    lead = len(shape) - len(target)
-    stretched = [lead + i for i, n in enumerate(target) if n == 1 and shape[lead + i] != 1]
-    axes = tuple(range(lead)) + tuple(stretched)
+    axes = broadcast_axes(shape, target)
     axes_source = str(axes[0]) if len(axes) == 1 else repr(axes)
+    stretched = len(axes) > len(shape) - len(target)  # not only leading axes
     reshape = f".reshape({target!r})" if stretched else ""
     if not target:
         return axes_source, "", "broadcast: sum over every entry"
