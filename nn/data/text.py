@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import read_text
 from .mnist import SampleDataWarning
 
 TEXT_SAMPLE_PATH = Path(__file__).with_name("tinyshakespeare_sample.txt")
@@ -110,16 +111,5 @@ def load_text(path: str | os.PathLike | None = None) -> Text:
         )
         path = TEXT_SAMPLE_PATH
     path = Path(path).expanduser()
-    raw = path.read_bytes()
-    if not raw:
-        raise ValueError(f"{path} is empty: expected a UTF-8 text file")
-    if b"\x00" in raw:
-        raise ValueError(f"{path} looks binary (it holds NUL bytes): expected a UTF-8 text file")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ValueError(
-            f"{path} is not UTF-8 text (byte {error.start} cannot be decoded): expected a "
-            "UTF-8 text file"
-        ) from None
+    text = read_text(path, "text, as tinyshakespeare's input.txt")
     return Text(text, os.path.abspath(path))

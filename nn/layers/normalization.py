@@ -21,6 +21,8 @@ class Normalize(Op):
     """z = (x - mean(x)) / sqrt(var(x) + eps) over axes (biased var);
     dx = (g - mean(g) - z * mean(g * z)) / sqrt(var(x) + eps)"""
 
+    caches = ("forward_inverse_std",)  # 1 / std made by forward for backward
+
     def __init__(self, axes: tuple[int, ...], eps: float):
         self.axes, self.eps = axes, eps
 
@@ -41,9 +43,6 @@ class Normalize(Op):
         else:
             scale = self.inverse_std(x - x.mean(axis=self.axes, keepdims=True))
         return ((grad_out - mean_g - z * mean_gz) * scale,)
-
-    def attributes(self) -> dict:
-        return {"axes": self.axes, "eps": self.eps}  # settings only, for labels
 
     def inverse_std(self, centered):
         """1 / sqrt(var + eps) from x - mean(x), with operations Tensors share with arrays."""
