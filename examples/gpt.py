@@ -272,8 +272,9 @@ def train(model, text, settings: dict, seed: int, progress: bool = True) -> list
 
 
 def run(stage, data, seed, settings, dtype=np.float64, progress=True, sample_chars=500) -> dict:
-    """Build, train and sample one stage; a summary dict."""
-    text = nn.data.load_text(data)
+    """Build, train and sample one stage on data (a path, or a loaded nn.data.Text); a summary
+    dict."""
+    text = data if isinstance(data, nn.data.Text) else nn.data.load_text(data)
     model = build_model(stage, text.vocab_size, seed, dtype=dtype, **settings)
     start = time.perf_counter()
     history = train(model, text, settings, seed, progress)
@@ -324,7 +325,8 @@ def main(argv=None) -> int:
     if options.steps is not None:
         settings["max_iters"] = options.steps
     dtype = np.float32 if options.float32 else np.float64
-    print(f"Data: {nn.data.load_text(data)!r}, the first 90% to train on, the rest to validate")
+    text = nn.data.load_text(data)
+    print(f"Data: {text!r}, the first 90% to train on, the rest to validate")
     print(
         f"{stage}: batch {settings['batch_size']}, block {settings['block_size']}"
         + ("" if stage == "bigram" else f", n_embd {settings['n_embd']}")
@@ -338,7 +340,7 @@ def main(argv=None) -> int:
         print(
             f"  On the sample, {steps} steps, seeds 1337 and 1: val loss {SAMPLE_VAL_LOSS[stage]}."
         )
-    summary = run(stage, data, options.seed, settings, dtype)
+    summary = run(stage, text, options.seed, settings, dtype)
     for row in summary["history"]:
         print(f"step {row['step']}: train loss {row['train']:.4f}, val loss {row['val']:.4f}")
     on_sample = data == str(nn.data.TEXT_SAMPLE_PATH)  # its losses are not the lecture's

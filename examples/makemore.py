@@ -193,25 +193,23 @@ def main(argv=None) -> int:
     if hasattr(sys.stdout, "reconfigure"):  # each line before the progress bar
         sys.stdout.reconfigure(line_buffering=True)
     data = options.data
-    if data is None and DEFAULT_DATA.is_file():
-        data = DEFAULT_DATA
-    elif data is None:
-        data = nn.data.NAMES_SAMPLE_PATH
-        steps = options.steps or SAMPLE_STEPS[options.model]
+    if data is not None and not Path(data).is_file():
+        print(f"makemore.py: --data {data}: no such file", file=sys.stderr)
+        return 2
+    if data is None:
+        data = DEFAULT_DATA if DEFAULT_DATA.is_file() else nn.data.NAMES_SAMPLE_PATH
+    sample = Path(data) == nn.data.NAMES_SAMPLE_PATH
+    steps = options.steps or (SAMPLE_STEPS[options.model] if sample else FULL_STEPS)
+    if sample and options.data is None:
         print(
             f"Note: {DEFAULT_DATA} is not there, so this trains on the sample shipped in "
-            f"nn/data ({data.name}: 1,002 names, every 32nd of makemore's 32,033) for "
+            f"nn/data ({Path(data).name}: 1,002 names, every 32nd of makemore's 32,033) for "
             f"{steps:,} steps. Expect a val loss of about "
             f"{SAMPLE_EXPECTATIONS[options.model]} after {SAMPLE_STEPS[options.model]:,} steps "
             "(seeds 0 and 1; uniform guessing gives 3.30), not the lectures' 2.0-2.1: 800 "
             "training names are soon learned by heart. For those, pass --data names.txt "
             "(makemore's file)."
         )
-    elif not Path(data).is_file():
-        print(f"makemore.py: --data {data}: no such file", file=sys.stderr)
-        return 2
-    sample = Path(data) == nn.data.NAMES_SAMPLE_PATH
-    steps = options.steps or (SAMPLE_STEPS[options.model] if sample else FULL_STEPS)
     summary = run(options.model, data, steps, options.seed, say=print)
     print(
         f"{summary['model']} ({summary['parameters']} parameters), seed {summary['seed']}, "
